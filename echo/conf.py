@@ -1,0 +1,15 @@
+"""The protocol settings of this deployment, read from Django settings."""
+
+from django.conf import settings
+
+from .protocol import ServerConfig
+
+
+def server_config() -> ServerConfig:
+    """Read on every use, so a change of settings (or a test override) applies."""
+    return ServerConfig(
+        min_rate=settings.WSAUDIO_MIN_RATE,
+        max_rate=settings.WSAUDIO_MAX_RATE,
+        default_rate=settings.WSAUDIO_DEFAULT_RATE,
+        max_frame_seconds=settings.WSAUDIO_MAX_FRAME_SECONDS,
+    )

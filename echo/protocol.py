@@ -1,0 +1,289 @@
+"""Wire protocol v1: session parameters, PCM frame codec, control messages, codes.
+
+Pure: no Django, no I/O. docs/protocol.md is the contract this module implements.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Any
+from urllib.parse import parse_qsl
+
+import numpy as np
+
+PROTOCOL_VERSION = 1
+DEFAULT_FORMAT = "f32"
+DEFAULT_PROCESSOR = "echo"
+QUERY_KEYS = ("format", "processor")
+CONTROL_TYPES = ("ping", "stats")
+
+_RATE_DIGITS = re.compile(r"[0-9]+")
+# Longer digit strings are out of range anyway; the cap also keeps int() away from
+# Python's 4300-digit conversion limit.
+_MAX_RATE_DIGITS = 9
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes the server sends.
+
+    Daphne can put only 1000 and 3000-4999 on the wire and drops close reasons, so
+    the protocol uses 1000 and 4xxx, and an ``error`` message always comes first.
+    """
+
+    NORMAL = 1000  # the session ended normally
+    ENDED_BY_OPERATOR = 4001  # an operator ended the session
+    BAD_REQUEST = 4400  # the URL parameters were invalid
+    IDLE_TIMEOUT = 4408  # no message within the idle timeout
+    FRAME_TOO_LARGE = 4413  # a frame exceeded max_frame_samples
+    TOO_MANY = 4429  # too many errors, or too many messages per second
+    PROCESSING_FAILED = 4500  # the processor failed on a frame
+    SHUTTING_DOWN = 4502  # the server is shutting down
+    SERVER_FULL = 4503  # the worker holds its maximum number of sessions
+    CLIENT_NOT_READING = 4509  # the client stopped reading its replies
+
+
+class ErrorCode(StrEnum):
+    """The ``code`` of an ``error`` message."""
+
+    BAD_REQUEST = "bad_request"  # invalid URL parameters; the session closes (4400)
+    BAD_FRAME = "bad_frame"  # empty frame or partial sample; no reply, stays open
+    BAD_MESSAGE = "bad_message"  # text that is not a known control message
+    PROCESSING_FAILED = "processing_failed"  # the processor raised; closes (4500)
+
+
+_CLOSING_ERRORS = {
+    ErrorCode.BAD_REQUEST: CloseCode.BAD_REQUEST,
+    ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
+}
+
+
+class ProtocolError(Exception):
+    """A rule of the protocol was broken; becomes one ``error`` message."""
+
+    def __init__(self, code: ErrorCode, detail: str, *, frame: int | None = None):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.frame = frame
+
+    @property
+    def close_code(self) -> CloseCode | None:
+        """The code the session closes with after this error, or None to stay open."""
+        return _CLOSING_ERRORS.get(self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleFormat:
+    """How one mono sample is laid out on the wire."""
+
+    name: str
+    dtype: np.dtype
+    description: str
+
+    @property
+    def width(self) -> int:
+        return self.dtype.itemsize
+
+
+F32 = SampleFormat("f32", np.dtype("<f4"), "IEEE 754 float32, little-endian, [-1, 1]")
+S16 = SampleFormat("s16", np.dtype("<i2"), "signed 16-bit integer, little-endian")
+FORMATS = {fmt.name: fmt for fmt in (F32, S16)}
+
+_S16_SCALE = 32768.0  # int16 full scale; a power of two, so s16 round trips exactly
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """The server's protocol settings, as announced in ``ready`` and /api/info/."""
+
+    min_rate: int = 8000
+    max_rate: int = 48000
+    default_rate: int = 16384  # the browser client's rate: 1024 samples = 62.5 ms
+    max_frame_seconds: float = 1.0
+
+    def max_frame_samples(self, rate: int) -> int:
+        """The most samples one frame may carry at ``rate``."""
+        return int(rate * self.max_frame_seconds)
+
+    def limits(self) -> dict[str, Any]:
+        """Per-session limits announced to clients (none are enforced in v1 yet)."""
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionParams:
+    """What a client asked for in its URL, once validated."""
+
+    rate: int
+    format: SampleFormat
+    processor: str
+
+
+def parse_session_params(
+    rate_segment: str,
+    query_string: bytes,
+    *,
+    min_rate: int,
+    max_rate: int,
+    processors: Collection[str],
+) -> SessionParams:
+    """Validate ``ws/echo/<rate>/?format=..&processor=..``; raise ``bad_request``."""
+    rate = _parse_rate(rate_segment, min_rate, max_rate)
+    query = _parse_query(query_string)
+    fmt_name = query.get("format", DEFAULT_FORMAT)
+    if fmt_name not in FORMATS:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            f"format {fmt_name!r} is not supported; use one of: {', '.join(FORMATS)}",
+        )
+    processor = query.get("processor", DEFAULT_PROCESSOR)
+    if processor not in processors:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            f"processor {processor!r} is unknown; use one of: {', '.join(processors)}",
+        )
+    return SessionParams(rate=rate, format=FORMATS[fmt_name], processor=processor)
+
+
+def _parse_rate(segment: str, min_rate: int, max_rate: int) -> int:
+    allowed = f"an integer sample rate in Hz from {min_rate} to {max_rate}"
+    if not _RATE_DIGITS.fullmatch(segment):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            f"rate {segment!r} is not ASCII digits; use {allowed}",
+        )
+    if len(segment) > _MAX_RATE_DIGITS or not min_rate <= int(segment) <= max_rate:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, f"rate {segment} is out of range; use {allowed}"
+        )
+    return int(segment)
+
+
+def _parse_query(query_string: bytes) -> dict[str, str]:
+    allowed = f"allowed keys are {' and '.join(QUERY_KEYS)}"
+    try:
+        pairs = parse_qsl(
+            query_string.decode("ascii"), keep_blank_values=True, errors="strict"
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, f"the query string is not valid; {allowed}"
+        ) from None
+    query: dict[str, str] = {}
+    for key, value in pairs:
+        if key not in QUERY_KEYS:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, f"query key {key!r} is unknown; {allowed}"
+            )
+        if key in query:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, f"query key {key!r} is given twice; {allowed}"
+            )
+        query[key] = value
+    return query
+
+
+def decode_frame(data: bytes, fmt: SampleFormat, *, index: int) -> np.ndarray:
+    """Samples of binary message ``index`` as float32 in [-1, 1]; raise ``bad_frame``.
+
+    f32 comes back as a read-only zero-copy view of ``data``; s16 costs one array.
+    Non-finite values are left in: see ``replace_nonfinite``.
+    """
+    if not data:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "the frame is empty", frame=index)
+    if len(data) % fmt.width:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME,
+            f"the frame has {len(data)} bytes, not a whole number of "
+            f"{fmt.width}-byte {fmt.name} samples",
+            frame=index,
+        )
+    samples = np.frombuffer(data, dtype=fmt.dtype)
+    if fmt is S16:
+        return np.multiply(samples, 1.0 / _S16_SCALE, dtype=np.float32)
+    return samples
+
+
+def replace_nonfinite(samples: np.ndarray) -> tuple[np.ndarray, int]:
+    """``samples`` with NaN and +-Inf replaced by 0.0, and how many there were.
+
+    Finite input (the usual case) is returned as is, without a copy: a float64 sum
+    of float32 values cannot overflow, so it is finite exactly when every sample is.
+    """
+    if np.isfinite(np.add.reduce(samples, dtype=np.float64)):
+        return samples, 0
+    finite = np.isfinite(samples)
+    return np.where(finite, samples, np.float32(0.0)), int(finite.size - finite.sum())
+
+
+def encode_frame(samples: np.ndarray, fmt: SampleFormat) -> bytes:
+    """The wire bytes of float32 ``samples``; s16 rounds and clips to int16."""
+    if fmt is F32:
+        return samples.astype(F32.dtype, copy=False).tobytes()
+    scaled = np.multiply(samples, _S16_SCALE, dtype=np.float32)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -_S16_SCALE, _S16_SCALE - 1, out=scaled)
+    return scaled.astype(S16.dtype).tobytes()
+
+
+def parse_control(text: str) -> dict[str, Any]:
+    """A text message as a control message object; raise ``bad_message``."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE, "text messages must be JSON objects"
+        ) from None
+    if not isinstance(message, dict):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "text messages must be JSON objects")
+    kind = message.get("type")
+    if kind not in CONTROL_TYPES:
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE,
+            f"message type {kind!r} is unknown; the server accepts: "
+            f"{', '.join(CONTROL_TYPES)}",
+        )
+    return message
+
+
+def encode_message(message: dict[str, Any]) -> str:
+    """A control message as the text of one WebSocket message."""
+    return json.dumps(message, separators=(",", ":"))
+
+
+def ready_message(
+    *,
+    session: str,
+    params: SessionParams,
+    config: ServerConfig,
+) -> dict[str, Any]:
+    return {
+        "type": "ready",
+        "protocol": PROTOCOL_VERSION,
+        "session": session,
+        "rate": params.rate,
+        "format": params.format.name,
+        "processor": params.processor,
+        "max_frame_samples": config.max_frame_samples(params.rate),
+        "accepts": list(CONTROL_TYPES),
+        "limits": config.limits(),
+    }
+
+
+def error_message(error: ProtocolError) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "error",
+        "code": str(error.code),
+        "detail": error.detail,
+    }
+    if error.frame is not None:
+        message["frame"] = error.frame
+    return message
+
+
+def pong_message(ping: dict[str, Any], server_time: float) -> dict[str, Any]:
+    return {"type": "pong", "id": ping.get("id"), "server_time": server_time}

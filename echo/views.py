@@ -1,0 +1,62 @@
+"""HTTP endpoints: the page, what the server offers, and whether it can serve."""
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import protocol
+from .conf import server_config
+from .processors import describe_processors
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "echo/index.html", {"config": server_config()})
+
+
+@require_GET
+def protocol_doc(request: HttpRequest) -> FileResponse:
+    """The protocol contract, served from the repository it describes."""
+    path = settings.BASE_DIR / "docs" / "protocol.md"
+    return FileResponse(path.open("rb"), content_type="text/markdown; charset=utf-8")
+
+
+@require_GET
+def api_info(request: HttpRequest) -> JsonResponse:
+    """Everything a client needs to build its choices before connecting."""
+    config = server_config()
+    return JsonResponse(
+        {
+            "protocol": protocol.PROTOCOL_VERSION,
+            "rates": {
+                "min": config.min_rate,
+                "max": config.max_rate,
+                "default": config.default_rate,
+            },
+            "formats": [
+                {"name": fmt.name, "description": fmt.description}
+                for fmt in protocol.FORMATS.values()
+            ],
+            "default_format": protocol.DEFAULT_FORMAT,
+            "processors": describe_processors(),
+            "default_processor": protocol.DEFAULT_PROCESSOR,
+            "max_frame_seconds": config.max_frame_seconds,
+            "accepts": list(protocol.CONTROL_TYPES),
+            "limits": config.limits(),
+        }
+    )
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when this process can serve, including a round trip to its database."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        return JsonResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status=503
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})
