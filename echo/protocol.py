@@ -211,12 +211,11 @@ def decode_frame(data: bytes, fmt: SampleFormat, *, index: int) -> np.ndarray:
 def replace_nonfinite(samples: np.ndarray) -> tuple[np.ndarray, int]:
     """``samples`` with NaN and +-Inf replaced by 0.0, and how many there were.
 
-    Finite input (the usual case) is returned as is, without a copy: a float64 sum
-    of float32 values cannot overflow, so it is finite exactly when every sample is.
+    Finite input (the usual case) is returned as is, without a copy.
     """
-    if np.isfinite(np.add.reduce(samples, dtype=np.float64)):
+    finite = np.isfinite(samples)  # about 1.5 us for 1024 samples; no FP warnings
+    if finite.all():
         return samples, 0
-    finite = np.isfinite(samples)
     return np.where(finite, samples, np.float32(0.0)), int(finite.size - finite.sum())
 
 

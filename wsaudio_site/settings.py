@@ -153,6 +153,7 @@ LOGGING = {
     "loggers": {
         "echo": {"level": os.environ.get("WSAUDIO_LOG_LEVEL", "INFO")},
         "wsaudio": {"level": os.environ.get("WSAUDIO_LOG_LEVEL", "INFO")},
+        "daphne": {"level": "INFO"},  # "Listening on TCP address ..." and startup
     },
 }
 

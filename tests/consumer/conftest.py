@@ -1,0 +1,44 @@
+"""Fast consumer tests: the whole ASGI application, driven in-process."""
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from channels.testing import WebsocketCommunicator
+
+from wsaudio_site.asgi import application
+
+
+@asynccontextmanager
+async def open_session(
+    path: str = "/ws/echo/16384/", headers: list[tuple[bytes, bytes]] | None = None
+) -> AsyncIterator[tuple[WebsocketCommunicator, dict]]:
+    """A connected communicator and the ``ready`` message it got."""
+    communicator = WebsocketCommunicator(application, path, headers=headers or [])
+    connected, _ = await communicator.connect()
+    assert connected
+    try:
+        ready = await communicator.receive_json_from()
+        assert ready["type"] == "ready", ready
+        yield communicator, ready
+    finally:
+        await communicator.disconnect()
+
+
+async def send_control(communicator: WebsocketCommunicator, message) -> dict:
+    """Send a text message (JSON-encoded unless already a str); return the reply."""
+    text = message if isinstance(message, str) else json.dumps(message)
+    # send_to() refuses an empty message; a real client can send one.
+    await communicator.send_input({"type": "websocket.receive", "text": text})
+    return await communicator.receive_json_from()
+
+
+async def stats(communicator: WebsocketCommunicator) -> dict:
+    return await send_control(communicator, {"type": "stats"})
+
+
+async def expect_close(communicator: WebsocketCommunicator) -> int:
+    """The close code the server sends next (no other output may come first)."""
+    output = await communicator.receive_output()
+    assert output["type"] == "websocket.close", output
+    return output["code"]

@@ -1,0 +1,123 @@
+"""Live tests: a real daphne process on a free loopback port, on its own database."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
+STARTUP_SECONDS = 30
+
+
+@dataclass
+class LiveServer:
+    """One daphne process; ``log`` holds everything it printed."""
+
+    process: subprocess.Popen
+    port: int
+    log: Path
+    env: dict[str, str]
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def prepared_env(workdir: Path, **overrides: str) -> dict[str, str]:
+    """Environment for a server with its own migrated SQLite file and static root."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "DJANGO_STATIC_ROOT": str(workdir / "static"),
+        "DJANGO_SECRET_KEY": "live-test-secret-key-not-for-deployment-0123456789",
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }
+    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command, "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    return env
+
+
+def start_daphne(
+    env: dict[str, str], log: Path, app: str = "wsaudio_site.asgi:application"
+) -> LiveServer:
+    """Start daphne on port 0 and wait until it says which port it got."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", app],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if match := LISTENING.search(log.read_text(errors="replace")):
+            return LiveServer(process, int(match.group(1)), log, env)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(process)
+    raise RuntimeError(f"daphne did not start:\n{log.read_text(errors='replace')}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_env(tmp_path_factory) -> dict[str, str]:
+    return prepared_env(tmp_path_factory.mktemp("live"))
+
+
+@pytest.fixture(scope="session")
+def daphne_server(live_env, tmp_path_factory) -> Iterator[LiveServer]:
+    """The shared server with default settings."""
+    server = start_daphne(live_env, tmp_path_factory.mktemp("log") / "daphne.log")
+    yield server
+    stop(server.process)
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """Start servers with extra environment variables; each is stopped afterwards."""
+    started: list[LiveServer] = []
+
+    def start(app: str = "wsaudio_site.asgi:application", **env: str) -> LiveServer:
+        workdir = tmp_path / f"server{len(started)}"
+        workdir.mkdir()
+        server = start_daphne(prepared_env(workdir, **env), workdir / "daphne.log", app)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop(server.process)

@@ -1,0 +1,284 @@
+"""The wire protocol module, byte for byte and rule by rule."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from echo import protocol
+from echo.protocol import F32, S16, CloseCode, ErrorCode, ProtocolError
+
+PROCESSORS = ("echo",)
+
+
+def parse(rate: str, query: bytes = b"") -> protocol.SessionParams:
+    return protocol.parse_session_params(
+        rate, query, min_rate=8000, max_rate=48000, processors=PROCESSORS
+    )
+
+
+def bad_request_detail(rate: str, query: bytes = b"") -> str:
+    with pytest.raises(ProtocolError) as caught:
+        parse(rate, query)
+    assert caught.value.code == ErrorCode.BAD_REQUEST
+    assert caught.value.close_code == CloseCode.BAD_REQUEST
+    return caught.value.detail
+
+
+# Session parameters
+
+
+def test_rate_and_defaults_parse():
+    params = parse("16384")
+    assert (params.rate, params.format, params.processor) == (16384, F32, "echo")
+
+
+def test_rate_range_is_inclusive():
+    assert parse("8000").rate == 8000
+    assert parse("48000").rate == 48000
+
+
+def test_leading_zeros_are_still_ascii_digits():
+    assert parse("016000").rate == 16000
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        "",
+        "abc",
+        "+16000",
+        "-16000",
+        " 16000",
+        "16000 ",
+        "16000\n",
+        "16_000",
+        "16000.0",
+        "1e4",
+        "١٦٠٠٠",  # Arabic-Indic digits: int() would accept them
+        "１６０００",  # fullwidth digits
+        "0x3e80",
+    ],
+)
+def test_rate_that_is_not_ascii_digits_is_a_bad_request(segment):
+    detail = bad_request_detail(segment)
+    assert "not ASCII digits" in detail
+    assert "8000 to 48000" in detail
+
+
+@pytest.mark.parametrize("segment", ["7999", "48001", "0", "9" * 5000])
+def test_rate_out_of_range_is_a_bad_request_naming_the_range(segment):
+    detail = bad_request_detail(segment)
+    assert "out of range" in detail
+    assert "from 8000 to 48000" in detail
+
+
+def test_formats_are_chosen_by_query():
+    assert parse("16000", b"format=s16").format is S16
+    assert parse("16000", b"format=f32&processor=echo").format is F32
+
+
+@pytest.mark.parametrize("query", [b"format=f64", b"format=", b"format", b"format=S16"])
+def test_unknown_format_is_a_bad_request_listing_formats(query):
+    assert "f32, s16" in bad_request_detail("16000", query)
+
+
+def test_unknown_processor_is_a_bad_request_listing_processors():
+    assert "use one of: echo" in bad_request_detail("16000", b"processor=reverb")
+
+
+@pytest.mark.parametrize("query", [b"rate=16000", b"format=f32&x=1", b"Format=f32"])
+def test_unknown_query_key_is_a_bad_request_naming_allowed_keys(query):
+    detail = bad_request_detail("16000", query)
+    assert "unknown" in detail
+    assert "format and processor" in detail
+
+
+def test_query_key_given_twice_is_a_bad_request():
+    detail = bad_request_detail("16000", b"format=f32&format=f32")
+    assert "given twice" in detail
+    assert "format and processor" in detail
+
+
+@pytest.mark.parametrize("query", [b"format=%ff", b"format=\xff"])
+def test_query_that_does_not_decode_is_a_bad_request(query):
+    assert "format and processor" in bad_request_detail("16000", query)
+
+
+def test_max_frame_samples_is_rate_times_max_frame_seconds():
+    config = protocol.ServerConfig(max_frame_seconds=0.5)
+    assert config.max_frame_samples(16384) == 8192
+    assert protocol.ServerConfig().max_frame_samples(44100) == 44100
+
+
+# Frames
+
+
+def test_f32_decodes_to_a_zero_copy_view():
+    data = np.array([0.0, 0.5, -1.0], dtype="<f4").tobytes()
+    samples = protocol.decode_frame(data, F32, index=0)
+    assert samples.dtype == np.float32
+    assert samples.tolist() == [0.0, 0.5, -1.0]
+    assert not samples.flags.writeable  # a view of the received bytes
+
+
+def test_s16_golden_vector():
+    data = bytes.fromhex("008000000040ff7f")  # -32768, 0, 16384, 32767
+    samples = protocol.decode_frame(data, S16, index=0)
+    assert samples.tolist() == [-1.0, 0.0, 0.5, 32767 / 32768]
+    assert protocol.encode_frame(samples, S16) == data
+
+
+def test_f32_golden_vector():
+    samples = np.array([1.0, -0.5, 0.0], dtype=np.float32)
+    assert protocol.encode_frame(samples, F32) == bytes.fromhex(
+        "0000803f000000bf00000000"
+    )
+
+
+def test_s16_encode_rounds_and_clips():
+    samples = np.array([1.5, -2.0, 0.25 / 32768, 0.75 / 32768], dtype=np.float32)
+    decoded = np.frombuffer(protocol.encode_frame(samples, S16), dtype="<i2")
+    assert decoded.tolist() == [32767, -32768, 0, 1]
+
+
+@given(st.binary(min_size=1).filter(lambda b: len(b) % 2 == 0))
+def test_any_s16_frame_round_trips_byte_for_byte(data):
+    samples = protocol.decode_frame(data, S16, index=0)
+    assert protocol.encode_frame(samples, S16) == data
+
+
+@given(st.binary(min_size=1).filter(lambda b: len(b) % 4 == 0))
+def test_any_finite_f32_frame_round_trips_byte_for_byte(data):
+    samples = protocol.decode_frame(data, F32, index=0)
+    clean, replaced = protocol.replace_nonfinite(samples)
+    expected = np.frombuffer(data, "<f4")
+    assert replaced == int((~np.isfinite(expected)).sum())
+    if replaced == 0:
+        assert protocol.encode_frame(clean, F32) == data
+
+
+def test_nonfinite_samples_become_zero_and_are_counted():
+    samples = np.array([0.25, np.nan, np.inf, -np.inf, -0.25], dtype=np.float32)
+    clean, replaced = protocol.replace_nonfinite(samples)
+    assert clean.tolist() == [0.25, 0.0, 0.0, 0.0, -0.25]
+    assert replaced == 3
+
+
+def test_huge_finite_samples_are_not_mistaken_for_nonfinite():
+    samples = np.full(1024, np.finfo(np.float32).max, dtype=np.float32)
+    clean, replaced = protocol.replace_nonfinite(samples)
+    assert replaced == 0
+    assert clean is samples
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "words"),
+    [
+        (b"", F32, "empty"),
+        (b"", S16, "empty"),
+        (b"\x00", S16, "1 bytes"),
+        (b"\x00" * 6, F32, "4-byte f32"),
+        (b"\x00" * 4095, F32, "4095 bytes"),
+    ],
+)
+def test_frame_that_is_empty_or_a_partial_sample_is_a_bad_frame(data, fmt, words):
+    with pytest.raises(ProtocolError) as caught:
+        protocol.decode_frame(data, fmt, index=7)
+    assert caught.value.code == ErrorCode.BAD_FRAME
+    assert caught.value.frame == 7
+    assert caught.value.close_code is None
+    assert words in caught.value.detail
+
+
+# Control messages
+
+
+def test_ping_and_stats_parse():
+    assert protocol.parse_control('{"type": "ping", "id": 3}') == {
+        "type": "ping",
+        "id": 3,
+    }
+    assert protocol.parse_control('{"type": "stats", "extra": true}')["type"] == "stats"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "ping",
+        "{",
+        "[]",
+        '"ping"',
+        "null",
+        "{}",
+        '{"type": null}',
+        '{"type": 1}',
+        '{"type": "PING"}',
+        '{"type": "pong"}',
+        '{"type": ["ping"]}',
+        "[" * 100_000,  # nesting deep enough to exhaust the parser's recursion
+        '{"type": "ping", "id": ' + "9" * 5000 + "}",  # past int()'s digit limit
+    ],
+)
+def test_text_that_is_not_a_known_control_message_is_a_bad_message(text):
+    with pytest.raises(ProtocolError) as caught:
+        protocol.parse_control(text)
+    assert caught.value.code == ErrorCode.BAD_MESSAGE
+    assert caught.value.frame is None
+    assert caught.value.close_code is None
+
+
+def test_unknown_type_detail_lists_accepted_types():
+    with pytest.raises(ProtocolError) as caught:
+        protocol.parse_control('{"type": "reverb"}')
+    assert "ping, stats" in caught.value.detail
+
+
+def test_pong_echoes_the_id_whatever_it_is():
+    ping = {"type": "ping", "id": {"seq": [1, 2]}}
+    assert protocol.pong_message(ping, 12.5) == {
+        "type": "pong",
+        "id": {"seq": [1, 2]},
+        "server_time": 12.5,
+    }
+    assert protocol.pong_message({"type": "ping"}, 1.0)["id"] is None
+
+
+def test_error_message_carries_frame_only_for_binary_messages():
+    frame_error = ProtocolError(ErrorCode.BAD_FRAME, "empty", frame=4)
+    assert protocol.error_message(frame_error) == {
+        "type": "error",
+        "code": "bad_frame",
+        "detail": "empty",
+        "frame": 4,
+    }
+    assert "frame" not in protocol.error_message(
+        ProtocolError(ErrorCode.BAD_MESSAGE, "x")
+    )
+
+
+def test_ready_message_announces_the_session():
+    params = parse("16384", b"format=s16")
+    ready = protocol.ready_message(
+        session="abc", params=params, config=protocol.ServerConfig()
+    )
+    assert ready == {
+        "type": "ready",
+        "protocol": 1,
+        "session": "abc",
+        "rate": 16384,
+        "format": "s16",
+        "processor": "echo",
+        "max_frame_samples": 16384,
+        "accepts": ["ping", "stats"],
+        "limits": {},
+    }
+    assert json.loads(protocol.encode_message(ready)) == ready
+
+
+def test_close_codes_are_1000_or_in_the_application_range():
+    for code in CloseCode:
+        assert code == 1000 or 4000 <= code <= 4999, code
