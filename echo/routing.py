@@ -4,7 +4,8 @@ from django.urls import re_path
 
 from .consumers import EchoConsumer
 
-# Any segment is routed so that a bad rate gets a bad_request error, not a 404.
+# Whatever stands between ws/echo/ and the last slash (even nothing, a decoded %2F
+# or a newline) is routed, so that a bad rate gets bad_request, not a failed handshake.
 websocket_urlpatterns = [
-    re_path(r"^ws/echo/(?P<rate>[^/]*)/$", EchoConsumer.as_asgi()),
+    re_path(r"^ws/echo/(?P<rate>(?s:.*))/$", EchoConsumer.as_asgi()),
 ]

@@ -9,6 +9,8 @@ import time
 import uuid
 from typing import Any
 
+import numpy as np
+
 from . import protocol
 from .processors import PROCESSORS, Processor, make_processor
 from .protocol import ErrorCode, ProtocolError, ServerConfig, SessionParams
@@ -64,10 +66,11 @@ class AudioSession:
         self.stats.frame_processed(samples.size, time.perf_counter_ns() - started)
         return reply
 
-    def _run_processor(self, samples: Any, index: int) -> Any:
+    def _run_processor(self, samples: np.ndarray, index: int) -> np.ndarray:
         name = self.params.processor
         try:
-            processed = self.processor.process(samples)
+            # No copy when the processor returns float32, as echo does.
+            processed = np.asarray(self.processor.process(samples), dtype=np.float32)
         except Exception as exc:
             raise ProtocolError(
                 ErrorCode.PROCESSING_FAILED,

@@ -149,6 +149,7 @@ def test_the_page_info_docs_and_health_answer(daphne_server):
     status, kind, body = get(f"{daphne_server.http_url}/")
     assert (status, kind) == (200, "text/html; charset=utf-8")
     assert b"docs/protocol.md" in body
+    assert get(f"{daphne_server.http_url}/static/echo/site.css")[0] == 200
     status, kind, body = get(f"{daphne_server.http_url}/api/info/")
     assert (status, kind) == (200, "application/json")
     info = json.loads(body)
@@ -184,3 +185,14 @@ def test_healthz_is_503_while_the_database_is_unreachable(start_server):
     database.rmdir()
     aside.rename(database)
     assert get(healthz)[0] == 200
+
+
+@pytest.mark.parametrize(
+    "segment", ["", "16%0A000", "16000%0A", "16%2F000", "16000/extra", "%00", "%FF"]
+)
+async def test_any_rate_segment_gets_bad_request_not_a_failed_handshake(
+    daphne_server, segment
+):
+    error, code = await closing_error(f"{daphne_server.ws_url}/ws/echo/{segment}/")
+    assert error["code"] == "bad_request"
+    assert code == 4400
