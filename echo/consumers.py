@@ -60,10 +60,19 @@ class EchoConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, error: ProtocolError) -> None:
         """Send ``error``, then close if the protocol says it ends the session."""
-        if error.__cause__ is not None:
-            logger.error("session closed: %s", error.detail, exc_info=error.__cause__)
-        if self.session is not None:
-            self.session.stats.errors += 1
+        session = self.session
+        if (
+            error.__cause__ is not None
+        ):  # a fault on the server's side, not the client's
+            logger.error(
+                "session %s, frame %s: %s",
+                session.id if session else "-",
+                error.frame,
+                error.detail,
+                exc_info=error.__cause__,
+            )
+        if session is not None:
+            session.stats.errors += 1
         await self.send(text_data=encode_message(error_message(error)))
         if error.close_code is not None:
             self.closing = True
