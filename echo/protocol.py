@@ -232,7 +232,7 @@ def encode_frame(samples: np.ndarray, fmt: SampleFormat) -> bytes:
 def parse_control(text: str) -> dict[str, Any]:
     """A text message as a control message object; raise ``bad_message``."""
     try:
-        message = json.loads(text)
+        message = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise ProtocolError(
             ErrorCode.BAD_MESSAGE, "text messages must be JSON objects"
@@ -249,9 +249,15 @@ def parse_control(text: str) -> dict[str, Any]:
     return message
 
 
+def _reject_constant(name: str) -> None:
+    # Python reads NaN and Infinity, which are not JSON: echoing one back in a pong
+    # would send the client text that its own JSON parser refuses.
+    raise ValueError(f"{name} is not JSON")
+
+
 def encode_message(message: dict[str, Any]) -> str:
-    """A control message as the text of one WebSocket message."""
-    return json.dumps(message, separators=(",", ":"))
+    """A control message as the text of one WebSocket message (strict JSON)."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
 def ready_message(

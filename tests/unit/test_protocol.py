@@ -221,6 +221,8 @@ def test_ping_and_stats_parse():
         '{"type": ["ping"]}',
         "[" * 100_000,  # nesting deep enough to exhaust the parser's recursion
         '{"type": "ping", "id": ' + "9" * 5000 + "}",  # past int()'s digit limit
+        '{"type": "ping", "id": NaN}',  # Python reads these; JSON has no such thing
+        '{"type": "ping", "id": -Infinity}',
     ],
 )
 def test_text_that_is_not_a_known_control_message_is_a_bad_message(text):
@@ -282,3 +284,37 @@ def test_ready_message_announces_the_session():
 def test_close_codes_are_1000_or_in_the_application_range():
     for code in CloseCode:
         assert code == 1000 or 4000 <= code <= 4999, code
+
+
+# Arbitrary input: a clear protocol error, never anything else
+
+
+@given(segment=st.text(), query=st.binary())
+def test_any_url_parameters_give_a_session_or_bad_request(segment, query):
+    try:
+        params = parse(segment, query)
+    except ProtocolError as error:
+        assert error.code == ErrorCode.BAD_REQUEST
+    else:
+        assert 8000 <= params.rate <= 48000
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+)
+control_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(["ping", "stats", "pong", ""]) | json_values},
+    optional={"id": json_values},
+)
+
+
+@given(st.text() | st.builds(json.dumps, json_values | control_like))
+def test_any_text_is_a_control_message_or_bad_message(text):
+    try:
+        message = protocol.parse_control(text)
+    except ProtocolError as error:
+        assert error.code == ErrorCode.BAD_MESSAGE
+    else:
+        assert message["type"] in protocol.CONTROL_TYPES
+        assert protocol.encode_message(protocol.pong_message(message, 0.0))
