@@ -6,9 +6,11 @@ Pure: no Django, no I/O. docs/protocol.md is the contract this module implements
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import IntEnum, StrEnum
 from typing import Any
 from urllib.parse import parse_qsl
@@ -106,8 +108,9 @@ class ServerConfig:
     max_frame_seconds: float = 1.0
 
     def max_frame_samples(self, rate: int) -> int:
-        """The most samples one frame may carry at ``rate``."""
-        return int(rate * self.max_frame_seconds)
+        """The most samples one frame may carry: floor(rate x max_frame_seconds)."""
+        # In decimal, as the setting is written: 0.29 s x 100 Hz is 29, not 28.99...
+        return math.floor(Decimal(repr(self.max_frame_seconds)) * rate)
 
     def limits(self) -> dict[str, Any]:
         """Per-session limits announced to clients (none are enforced in v1 yet)."""

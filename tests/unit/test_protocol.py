@@ -113,6 +113,11 @@ def test_max_frame_samples_is_rate_times_max_frame_seconds():
     assert protocol.ServerConfig().max_frame_samples(44100) == 44100
 
 
+def test_max_frame_samples_floors_the_product_as_written_in_decimal():
+    assert protocol.ServerConfig(max_frame_seconds=0.29).max_frame_samples(100) == 29
+    assert protocol.ServerConfig(max_frame_seconds=0.1).max_frame_samples(44105) == 4410
+
+
 # Frames
 
 
