@@ -4,26 +4,26 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import protocol
 from .conf import server_config
 from .processors import describe_processors
 
 
-@require_GET
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "echo/index.html", {"config": server_config()})
 
 
-@require_GET
+@require_safe
 def protocol_doc(request: HttpRequest) -> FileResponse:
     """The protocol contract, served from the repository it describes."""
     path = settings.BASE_DIR / "docs" / "protocol.md"
     return FileResponse(path.open("rb"), content_type="text/markdown; charset=utf-8")
 
 
-@require_GET
+@require_safe
 def api_info(request: HttpRequest) -> JsonResponse:
     """Everything a client needs to build its choices before connecting."""
     config = server_config()
@@ -49,7 +49,7 @@ def api_info(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when this process can serve, including a round trip to its database."""
     try:
