@@ -1,26 +1,33 @@
-"""docs/protocol.md and echo/protocol.py name the same codes."""
+"""docs/protocol.md and echo/protocol.py name the same codes and messages."""
 
 import re
 from pathlib import Path
 
-from echo.protocol import CONTROL_TYPES, QUERY_KEYS, CloseCode, ErrorCode
+from echo.protocol import CONTROL_TYPES, QUERY_KEYS, CloseCode, ErrorCode, ProtocolError
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 
 
-def table_keys(heading: str) -> list[str]:
-    """First-column values of the table under ``heading``."""
-    section = DOC.split(f"### {heading}\n", 1)[1].split("\n#", 1)[0]
-    rows = re.findall(r"^\| `?([^|`]+?)`? \|", section, flags=re.MULTILINE)
-    return [row for row in rows if row not in ("code", "request")]
+def codes_table() -> list[tuple[str, str]]:
+    """(error code, close code) of each row of the codes table; '-' where none."""
+    section = DOC.split("### Errors and close codes\n", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| `?([\w–]+)`? \| ([\d–]+) \|", section, flags=re.MULTILINE)
+    return [(error.replace("–", "-"), close.replace("–", "-")) for error, close in rows]
 
 
-def test_every_close_code_is_documented_and_no_other():
-    assert table_keys("Close codes") == [str(int(code)) for code in CloseCode]
+def close_after(code: ErrorCode) -> str:
+    close = ProtocolError(code, "").close_code
+    return "-" if close is None else str(int(close))
 
 
-def test_every_error_code_is_documented_and_no_other():
-    assert table_keys("Errors") == [str(code) for code in ErrorCode]
+def test_every_error_code_is_documented_with_the_close_that_follows_it():
+    documented = {error: close for error, close in codes_table() if error != "-"}
+    assert documented == {str(code): close_after(code) for code in ErrorCode}
+
+
+def test_every_close_code_is_documented_once_and_no_other():
+    closes = [close for _, close in codes_table() if close != "-"]
+    assert sorted(closes) == sorted(str(int(code)) for code in CloseCode)
 
 
 def test_documented_control_messages_are_the_accepted_ones():
