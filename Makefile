@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The transport cap of docs/protocol.md (echo.protocol.MAX_MESSAGE_BYTES), and no
+# 24-hour cut-off: WSAUDIO_IDLE_TIMEOUT ends abandoned sessions instead.
+DAPHNE_FLAGS := --websocket-max-message-size 1048576 --websocket-max-frame-size 1048576 --websocket_timeout -1
 
 .PHONY: run test lint bench
 
@@ -24,7 +27,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/daphne -b $(HOST) -p $(PORT) wsaudio_site.asgi:application
+	$(BIN)/daphne $(DAPHNE_FLAGS) -b $(HOST) -p $(PORT) wsaudio_site.asgi:application
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -1,17 +1,16 @@
 """System checks: inconsistent WSAUDIO_* settings are reported by manage.py check."""
 
-from django.conf import settings
 from django.core.checks import Error, register
+
+from .conf import server_config
+from .protocol import FORMATS, MAX_MESSAGE_BYTES
 
 
 @register()
 def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
+    config = server_config()
     errors = []
-    low, default, high = (
-        settings.WSAUDIO_MIN_RATE,
-        settings.WSAUDIO_DEFAULT_RATE,
-        settings.WSAUDIO_MAX_RATE,
-    )
+    low, default, high = config.min_rate, config.default_rate, config.max_rate
     if not 0 < low <= default <= high:
         errors.append(
             Error(
@@ -20,11 +19,49 @@ def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
                 id="wsaudio.E001",
             )
         )
-    if not settings.WSAUDIO_MAX_FRAME_SECONDS > 0:
+    if not config.max_frame_seconds > 0:
         errors.append(
             Error(
                 "WSAUDIO_MAX_FRAME_SECONDS must be a positive number of seconds",
                 id="wsaudio.E002",
+            )
+        )
+    elif high > 0 and config.largest_frame_bytes() > MAX_MESSAGE_BYTES:
+        widest = max(fmt.width for fmt in FORMATS.values())
+        errors.append(
+            Error(
+                f"WSAUDIO_MAX_FRAME_SECONDS ({config.max_frame_seconds:g}) allows "
+                f"frames of {config.largest_frame_bytes()} bytes at "
+                f"WSAUDIO_MAX_RATE ({high}), over the {MAX_MESSAGE_BYTES}-byte "
+                "WebSocket message cap",
+                hint=f"use at most {MAX_MESSAGE_BYTES / (widest * high):.3f} seconds",
+                id="wsaudio.E003",
+            )
+        )
+    errors += [
+        Error(f"{name} must be {rule}", id="wsaudio.E004")
+        for name, valid, rule in (
+            ("WSAUDIO_MAX_SESSIONS", config.max_sessions >= 1, "at least 1"),
+            ("WSAUDIO_MAX_ERRORS", config.max_errors >= 1, "at least 1"),
+            (
+                "WSAUDIO_MAX_MESSAGES_PER_SECOND",
+                config.max_messages_per_second >= 1,
+                "at least 1",
+            ),
+            ("WSAUDIO_IDLE_TIMEOUT", config.idle_timeout > 0, "positive"),
+            ("WSAUDIO_MAX_REALTIME_FACTOR", config.max_realtime_factor >= 0, ">= 0"),
+        )
+        if not valid
+    ]
+    if config.max_realtime_factor > 0 and not (
+        config.burst_seconds >= config.max_frame_seconds
+    ):
+        errors.append(
+            Error(
+                f"WSAUDIO_BURST_SECONDS ({config.burst_seconds:g}) is shorter than "
+                f"WSAUDIO_MAX_FRAME_SECONDS ({config.max_frame_seconds:g}): the "
+                "longest valid frame could never pass the audio rate limit",
+                id="wsaudio.E005",
             )
         )
     return errors

@@ -12,4 +12,10 @@ def server_config() -> ServerConfig:
         max_rate=settings.WSAUDIO_MAX_RATE,
         default_rate=settings.WSAUDIO_DEFAULT_RATE,
         max_frame_seconds=settings.WSAUDIO_MAX_FRAME_SECONDS,
+        max_sessions=settings.WSAUDIO_MAX_SESSIONS,
+        max_errors=settings.WSAUDIO_MAX_ERRORS,
+        max_messages_per_second=settings.WSAUDIO_MAX_MESSAGES_PER_SECOND,
+        burst_seconds=settings.WSAUDIO_BURST_SECONDS,
+        max_realtime_factor=settings.WSAUDIO_MAX_REALTIME_FACTOR,
+        idle_timeout=settings.WSAUDIO_IDLE_TIMEOUT,
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from time import monotonic
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .conf import server_config
+from .limits import SESSIONS
 from .protocol import ProtocolError, encode_message, error_message
 from .session import AudioSession
 
@@ -18,29 +21,54 @@ class EchoConsumer(AsyncWebsocketConsumer):
     """Serves ``ws/echo/<rate>/``: one AudioSession per connection."""
 
     session: AudioSession | None = None
+    seated = False  # holds one of the process's SESSIONS seats
     closing = False
+    idle_watch: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.leave()  # also when Daphne cancels an application that outstays
 
     async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
         # Channels awaits close_old_connections() on the one shared sync thread
         # before every handler; database work queued there would hold up audio.
         # Received messages never touch the database, so they skip that hop.
-        if message["type"] == "websocket.receive":
+        if kind == "websocket.receive":
             await self.websocket_receive(message)
-        else:
-            await super().dispatch(message)
+            return
+        if kind == "websocket.disconnect":
+            self.leave()  # before anything awaits, so the seat is never kept
+        await super().dispatch(message)
 
     async def connect(self) -> None:
         await self.accept()
         config = server_config()
         scope = self.scope
         try:
-            self.session = AudioSession.open(
-                config, scope["url_route"]["kwargs"]["rate"], scope["query_string"]
+            session = AudioSession.open(
+                config,
+                scope["url_route"]["kwargs"]["rate"],
+                scope["query_string"],
+                monotonic(),
             )
+            SESSIONS.admit(config.max_sessions)
         except ProtocolError as error:
             await self.send_error(error)
             return
-        await self.send(text_data=encode_message(self.session.ready(config)))
+        self.session, self.seated = session, True
+        self.idle_watch = asyncio.create_task(self.close_when_idle())
+        await self.send(text_data=encode_message(session.ready()))
+
+    def leave(self) -> None:
+        """Give the seat back and stop watching for idleness; safe to repeat."""
+        if self.seated:
+            self.seated = False
+            SESSIONS.release()
+        if self.idle_watch is not None:
+            self.idle_watch.cancel()
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
@@ -50,20 +78,29 @@ class EchoConsumer(AsyncWebsocketConsumer):
             return
         try:
             if bytes_data is not None:
-                reply = session.process_frame(bytes_data)
+                reply = session.process_frame(bytes_data, monotonic())
                 await self.send(bytes_data=reply)
                 session.stats.reply_sent(len(reply))
             else:
-                await self.send(text_data=encode_message(session.answer(text_data)))
+                answer = session.answer(text_data, monotonic())
+                await self.send(text_data=encode_message(answer))
         except ProtocolError as error:
             await self.send_error(error)
 
-    async def send_error(self, error: ProtocolError) -> None:
-        """Send ``error``, then close if the protocol says it ends the session."""
+    async def close_when_idle(self) -> None:
+        """Sleep until the session could be idle; wakes once per quiet period."""
         session = self.session
-        if (
-            error.__cause__ is not None
-        ):  # a fault on the server's side, not the client's
+        timeout = session.config.idle_timeout
+        while not self.closing:
+            if (error := session.idle_error(monotonic())) is not None:
+                await self.send_error(error)
+                return
+            await asyncio.sleep(session.last_message + timeout - monotonic())
+
+    async def send_error(self, error: ProtocolError) -> None:
+        """Send ``error`` (and what follows it), then close if the protocol says so."""
+        session = self.session
+        if error.__cause__ is not None:  # a fault on the server's side
             logger.error(
                 "session %s, frame %s: %s",
                 session.id if session else "-",
@@ -71,10 +108,12 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 error.detail,
                 exc_info=error.__cause__,
             )
-        if session is not None:
-            session.stats.errors += 1
-        await self.send(text_data=encode_message(error_message(error)))
-        if error.close_code is not None:
+        errors = session.errors_to_send(error) if session else [error]
+        close_code = errors[-1].close_code
+        if close_code is not None:
             self.closing = True
+        for each in errors:
+            await self.send(text_data=encode_message(error_message(each)))
+        if close_code is not None:
             # autobahn (under Daphne) refuses int subclasses such as IntEnum members.
-            await self.close(code=int(error.close_code))
+            await self.close(code=int(close_code))

@@ -22,6 +22,10 @@ DEFAULT_FORMAT = "f32"
 DEFAULT_PROCESSOR = "echo"
 QUERY_KEYS = ("format", "processor")
 CONTROL_TYPES = ("ping", "stats")
+# The transport cap: the largest WebSocket message the server reads. Daphne and
+# Uvicorn must be started with it (docs/protocol.md); a longer message never reaches
+# the application, so every valid frame must fit (see ServerConfig.largest_frame_bytes).
+MAX_MESSAGE_BYTES = 1 << 20
 
 _RATE_DIGITS = re.compile(r"[0-9]+")
 # Longer digit strings are out of range anyway; the cap also keeps int() away from
@@ -52,25 +56,42 @@ class ErrorCode(StrEnum):
     """The ``code`` of an ``error`` message."""
 
     BAD_REQUEST = "bad_request"  # invalid URL parameters; the session closes (4400)
+    BUSY = "busy"  # the worker holds max_sessions sessions; closes (4503)
     BAD_FRAME = "bad_frame"  # empty frame or partial sample; no reply, stays open
+    FRAME_TOO_LARGE = "frame_too_large"  # over max_frame_samples; closes (4413)
+    RATE_LIMITED = "rate_limited"  # audio faster than allowed; dropped, stays open
     BAD_MESSAGE = "bad_message"  # text that is not a known control message
+    TOO_MANY_ERRORS = "too_many_errors"  # the error budget is spent; closes (4429)
+    TOO_MANY_MESSAGES = "too_many_messages"  # over the message rate; closes (4429)
+    IDLE_TIMEOUT = "idle_timeout"  # no message within idle_timeout; closes (4408)
     PROCESSING_FAILED = "processing_failed"  # the processor raised; closes (4500)
 
 
 _CLOSING_ERRORS = {
     ErrorCode.BAD_REQUEST: CloseCode.BAD_REQUEST,
+    ErrorCode.BUSY: CloseCode.SERVER_FULL,
+    ErrorCode.FRAME_TOO_LARGE: CloseCode.FRAME_TOO_LARGE,
+    ErrorCode.TOO_MANY_ERRORS: CloseCode.TOO_MANY,
+    ErrorCode.TOO_MANY_MESSAGES: CloseCode.TOO_MANY,
+    ErrorCode.IDLE_TIMEOUT: CloseCode.IDLE_TIMEOUT,
     ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
 }
+
+# The client's mistakes that spend its error budget (ServerConfig.max_errors).
+BUDGETED_ERRORS = frozenset({ErrorCode.BAD_FRAME, ErrorCode.BAD_MESSAGE})
 
 
 class ProtocolError(Exception):
     """A rule of the protocol was broken; becomes one ``error`` message."""
 
-    def __init__(self, code: ErrorCode, detail: str, *, frame: int | None = None):
+    def __init__(
+        self, code: ErrorCode, detail: str, *, frame: int | None = None, **fields: int
+    ):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.frame = frame
+        self.fields = fields  # extra members of the error message, such as "dropped"
 
     @property
     def close_code(self) -> CloseCode | None:
@@ -106,15 +127,35 @@ class ServerConfig:
     max_rate: int = 48000
     default_rate: int = 16384  # the browser client's rate: 1024 samples = 62.5 ms
     max_frame_seconds: float = 1.0
+    max_sessions: int = 1000  # per process
+    max_errors: int = 50  # budgeted errors that end a session
+    max_messages_per_second: int = 500  # of any kind; the bucket holds one second
+    burst_seconds: float = 2.0  # audio a session may send ahead of the allowed pace
+    max_realtime_factor: float = 4.0  # allowed audio pace, x the rate; 0 = unlimited
+    idle_timeout: float = 60.0  # seconds without any message before the server closes
 
     def max_frame_samples(self, rate: int) -> int:
         """The most samples one frame may carry: floor(rate x max_frame_seconds)."""
         # In decimal, as the setting is written: 0.29 s x 100 Hz is 29, not 28.99...
         return math.floor(Decimal(repr(self.max_frame_seconds)) * rate)
 
+    def largest_frame_bytes(self) -> int:
+        """The longest valid frame on the wire: widest format at the highest rate."""
+        widest = max(fmt.width for fmt in FORMATS.values())
+        return widest * self.max_frame_samples(self.max_rate)
+
     def limits(self) -> dict[str, Any]:
-        """Per-session limits announced to clients (none are enforced in v1 yet)."""
-        return {}
+        """Every limit a session runs under, by name, as announced to clients."""
+        return {
+            "max_message_bytes": MAX_MESSAGE_BYTES,
+            "max_frame_seconds": self.max_frame_seconds,
+            "max_sessions": self.max_sessions,
+            "max_errors": self.max_errors,
+            "max_messages_per_second": self.max_messages_per_second,
+            "burst_seconds": self.burst_seconds,
+            "max_realtime_factor": self.max_realtime_factor,
+            "idle_timeout": self.idle_timeout,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,12 +231,10 @@ def _parse_query(query_string: bytes) -> dict[str, str]:
     return query
 
 
-def decode_frame(data: bytes, fmt: SampleFormat, *, index: int) -> np.ndarray:
-    """Samples of binary message ``index`` as float32 in [-1, 1]; raise ``bad_frame``.
-
-    f32 comes back as a read-only zero-copy view of ``data``; s16 costs one array.
-    Non-finite values are left in: see ``replace_nonfinite``.
-    """
+def frame_length(
+    data: bytes, fmt: SampleFormat, *, index: int, max_samples: int
+) -> int:
+    """Samples in binary message ``index``; raise bad_frame, then frame_too_large."""
     if not data:
         raise ProtocolError(ErrorCode.BAD_FRAME, "the frame is empty", frame=index)
     if len(data) % fmt.width:
@@ -205,6 +244,23 @@ def decode_frame(data: bytes, fmt: SampleFormat, *, index: int) -> np.ndarray:
             f"{fmt.width}-byte {fmt.name} samples",
             frame=index,
         )
+    samples = len(data) // fmt.width
+    if samples > max_samples:
+        raise ProtocolError(
+            ErrorCode.FRAME_TOO_LARGE,
+            f"the frame has {samples} samples; max_frame_samples is {max_samples}",
+            frame=index,
+            max_frame_samples=max_samples,
+        )
+    return samples
+
+
+def decode_frame(data: bytes, fmt: SampleFormat) -> np.ndarray:
+    """Samples of a frame that passed ``frame_length``, as float32 in [-1, 1].
+
+    f32 comes back as a read-only zero-copy view of ``data``; s16 costs one array.
+    Non-finite values are left in: see ``replace_nonfinite``.
+    """
     samples = np.frombuffer(data, dtype=fmt.dtype)
     if fmt is S16:
         return np.multiply(samples, 1.0 / _S16_SCALE, dtype=np.float32)
@@ -269,6 +325,7 @@ def ready_message(
     params: SessionParams,
     config: ServerConfig,
 ) -> dict[str, Any]:
+    max_frame_samples = config.max_frame_samples(params.rate)
     return {
         "type": "ready",
         "protocol": PROTOCOL_VERSION,
@@ -276,9 +333,9 @@ def ready_message(
         "rate": params.rate,
         "format": params.format.name,
         "processor": params.processor,
-        "max_frame_samples": config.max_frame_samples(params.rate),
+        "max_frame_samples": max_frame_samples,
         "accepts": list(CONTROL_TYPES),
-        "limits": config.limits(),
+        "limits": {"max_frame_samples": max_frame_samples, **config.limits()},
     }
 
 
@@ -290,6 +347,7 @@ def error_message(error: ProtocolError) -> dict[str, Any]:
     }
     if error.frame is not None:
         message["frame"] = error.frame
+    message.update(error.fields)
     return message
 
 

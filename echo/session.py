@@ -1,6 +1,7 @@
-"""One client's audio session: frames through its processor, control replies, stats.
+"""One client's audio session: its limits, frames through its processor, replies.
 
-Pure: no Django, no I/O, so every rule of the protocol can be exercised directly.
+Pure: no Django, no I/O, no clock of its own (callers pass ``now``, monotonic
+seconds), so every rule of the protocol can be exercised directly.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import protocol
+from .limits import TokenBucket
 from .processors import PROCESSORS, Processor, make_processor
 from .protocol import ErrorCode, ProtocolError, ServerConfig, SessionParams
 from .stats import SessionStats
@@ -20,16 +22,37 @@ from .stats import SessionStats
 class AudioSession:
     """State of one accepted WebSocket session, from ``ready`` to close."""
 
-    def __init__(self, params: SessionParams, processor: Processor) -> None:
+    def __init__(
+        self,
+        params: SessionParams,
+        processor: Processor,
+        config: ServerConfig,
+        now: float,
+    ) -> None:
         self.id = str(uuid.uuid4())
         self.params = params
         self.processor = processor
+        self.config = config
         self.stats = SessionStats()
         self.binary_messages = 0  # every binary message so far: the next frame index
+        self.last_message = now  # when the latest message of any kind arrived
+        self.max_frame_samples = config.max_frame_samples(params.rate)
+        self.errors_left = config.max_errors
+        per_second = config.max_messages_per_second
+        self.message_budget = TokenBucket(per_second, per_second, now)
+        self.audio_budget = (
+            TokenBucket(
+                config.burst_seconds * params.rate,
+                config.max_realtime_factor * params.rate,
+                now,
+            )
+            if config.max_realtime_factor > 0
+            else None
+        )
 
     @classmethod
     def open(
-        cls, config: ServerConfig, rate_segment: str, query_string: bytes
+        cls, config: ServerConfig, rate_segment: str, query_string: bytes, now: float
     ) -> AudioSession:
         """A session for the request's URL parameters; raise ``bad_request``."""
         params = protocol.parse_session_params(
@@ -39,25 +62,43 @@ class AudioSession:
             max_rate=config.max_rate,
             processors=PROCESSORS,
         )
-        return cls(params, make_processor(params.processor, params.rate))
+        return cls(params, make_processor(params.processor, params.rate), config, now)
 
-    def ready(self, config: ServerConfig) -> dict[str, Any]:
+    def ready(self) -> dict[str, Any]:
         return protocol.ready_message(
-            session=self.id, params=self.params, config=config
+            session=self.id, params=self.params, config=self.config
         )
 
-    def process_frame(self, data: bytes) -> bytes:
-        """The reply to one binary message; raise bad_frame or processing_failed."""
+    def process_frame(self, data: bytes, now: float) -> bytes:
+        """The reply to one binary message, checked in the documented order.
+
+        Raise too_many_messages, bad_frame, frame_too_large, rate_limited or
+        processing_failed.
+        """
         index = self.binary_messages
         self.binary_messages += 1
         self.stats.bytes_in += len(data)
+        self._count_message(now)
         fmt = self.params.format
-        started = time.perf_counter_ns()
         try:
-            samples = protocol.decode_frame(data, fmt, index=index)
-        except ProtocolError:
-            self.stats.bad_frames += 1
+            length = protocol.frame_length(
+                data, fmt, index=index, max_samples=self.max_frame_samples
+            )
+        except ProtocolError as error:
+            if error.code is ErrorCode.BAD_FRAME:
+                self.stats.bad_frames += 1
             raise
+        if self.audio_budget is not None and not self.audio_budget.take(length, now):
+            self.stats.rate_limited_frames += 1
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"audio is arriving faster than {self.config.max_realtime_factor:g}x "
+                "real time beyond the burst allowance; this frame was dropped",
+                frame=index,
+                dropped=self.stats.rate_limited_frames,
+            )
+        started = time.perf_counter_ns()
+        samples = protocol.decode_frame(data, fmt)
         if fmt is protocol.F32:
             samples, nonfinite = protocol.replace_nonfinite(samples)
             self.stats.nonfinite_samples += nonfinite
@@ -86,9 +127,44 @@ class AudioSession:
             )
         return processed
 
-    def answer(self, text: str) -> dict[str, Any]:
-        """The reply to one text message; raise ``bad_message``."""
+    def answer(self, text: str, now: float) -> dict[str, Any]:
+        """The reply to one text message; raise too_many_messages or bad_message."""
+        self._count_message(now)
         message = protocol.parse_control(text)
         if message["type"] == "ping":
             return protocol.pong_message(message, time.time())
         return {"type": "stats", **self.stats.snapshot()}
+
+    def _count_message(self, now: float) -> None:
+        self.last_message = now
+        if not self.message_budget.take(1, now):
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_MESSAGES,
+                f"more than {self.config.max_messages_per_second} messages per second",
+            )
+
+    def errors_to_send(self, error: ProtocolError) -> list[ProtocolError]:
+        """``error``, followed by too_many_errors when it spends the error budget."""
+        self.stats.errors += 1
+        if error.code not in protocol.BUDGETED_ERRORS:
+            return [error]
+        self.errors_left -= 1
+        if self.errors_left > 0:
+            return [error]
+        self.stats.errors += 1
+        return [
+            error,
+            ProtocolError(
+                ErrorCode.TOO_MANY_ERRORS,
+                f"{self.config.max_errors} bad frames or messages in this session",
+            ),
+        ]
+
+    def idle_error(self, now: float) -> ProtocolError | None:
+        """The idle_timeout error once no message came for idle_timeout seconds."""
+        if now - self.last_message < self.config.idle_timeout:
+            return None
+        return ProtocolError(
+            ErrorCode.IDLE_TIMEOUT,
+            f"no message for {self.config.idle_timeout:g} seconds",
+        )

@@ -21,6 +21,7 @@ class SessionStats:
     bytes_out: int = 0
     samples_in: int = 0  # samples in accepted frames
     bad_frames: int = 0
+    rate_limited_frames: int = 0  # dropped for going faster than the audio rate
     nonfinite_samples: int = 0
     errors: int = 0  # error messages sent
     proc_ns_total: int = 0  # decode -> process -> encode, summed over frames_in
@@ -46,6 +47,7 @@ class SessionStats:
             "bytes_out": self.bytes_out,
             "samples_in": self.samples_in,
             "bad_frames": self.bad_frames,
+            "rate_limited_frames": self.rate_limited_frames,
             "nonfinite_samples": self.nonfinite_samples,
             "errors": self.errors,
             "proc_us_mean": round(mean_ns / 1000, 3),

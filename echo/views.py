@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from . import protocol
 from .conf import server_config
+from .limits import SESSIONS
 from .processors import describe_processors
 
 
@@ -45,6 +46,7 @@ def api_info(request: HttpRequest) -> JsonResponse:
             "max_frame_seconds": config.max_frame_seconds,
             "accepts": list(protocol.CONTROL_TYPES),
             "limits": config.limits(),
+            "sessions_open": SESSIONS.taken,  # in this process
         }
     )
 

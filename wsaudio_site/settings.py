@@ -162,6 +162,15 @@ WSAUDIO_MIN_RATE = int(os.environ.get("WSAUDIO_MIN_RATE", 8000))
 WSAUDIO_MAX_RATE = int(os.environ.get("WSAUDIO_MAX_RATE", 48000))
 WSAUDIO_DEFAULT_RATE = int(os.environ.get("WSAUDIO_DEFAULT_RATE", 16384))
 WSAUDIO_MAX_FRAME_SECONDS = float(os.environ.get("WSAUDIO_MAX_FRAME_SECONDS", 1.0))
+# Session limits (docs/protocol.md, "Limits"); each is announced in ready.limits.
+WSAUDIO_MAX_SESSIONS = int(os.environ.get("WSAUDIO_MAX_SESSIONS", 1000))
+WSAUDIO_MAX_ERRORS = int(os.environ.get("WSAUDIO_MAX_ERRORS", 50))
+WSAUDIO_MAX_MESSAGES_PER_SECOND = int(
+    os.environ.get("WSAUDIO_MAX_MESSAGES_PER_SECOND", 500)
+)
+WSAUDIO_BURST_SECONDS = float(os.environ.get("WSAUDIO_BURST_SECONDS", 2.0))
+WSAUDIO_MAX_REALTIME_FACTOR = float(os.environ.get("WSAUDIO_MAX_REALTIME_FACTOR", 4.0))
+WSAUDIO_IDLE_TIMEOUT = float(os.environ.get("WSAUDIO_IDLE_TIMEOUT", 60.0))
 # Host patterns (as in ALLOWED_HOSTS) that browser pages may open sessions from;
 # empty means ALLOWED_HOSTS.
 WSAUDIO_ALLOWED_ORIGINS = env_list("WSAUDIO_ALLOWED_ORIGINS", [])

@@ -32,7 +32,17 @@ async def test_ready_announces_the_session_and_what_it_accepts():
             "processor": "echo",
             "max_frame_samples": 16384,
             "accepts": ["ping", "stats"],
-            "limits": {},
+            "limits": {
+                "max_frame_samples": 16384,
+                "max_message_bytes": 1048576,
+                "max_frame_seconds": 1.0,
+                "max_sessions": 1000,
+                "max_errors": 50,
+                "max_messages_per_second": 500,
+                "burst_seconds": 2.0,
+                "max_realtime_factor": 4.0,
+                "idle_timeout": 60.0,
+            },
         }
 
 
@@ -194,6 +204,7 @@ async def test_stats_count_exactly_what_was_sent():
         "bytes_out": 3 * 4096 + 8,
         "samples_in": 3 * 1024 + 2,
         "bad_frames": 1,
+        "rate_limited_frames": 0,
         "nonfinite_samples": 1,
         "errors": 2,
     }

@@ -14,9 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from echo.protocol import MAX_MESSAGE_BYTES
+
 ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
 STARTUP_SECONDS = 30
+# What `make run` passes (the Makefile's DAPHNE_FLAGS; a unit test keeps them equal).
+DAPHNE_FLAGS = (
+    f"--websocket-max-message-size {MAX_MESSAGE_BYTES} "
+    f"--websocket-max-frame-size {MAX_MESSAGE_BYTES} --websocket_timeout -1"
+).split()
 
 
 @dataclass
@@ -66,7 +73,8 @@ def start_daphne(
     """Start daphne on port 0 and wait until it says which port it got."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", app],
+            [sys.executable, "-m", "daphne", *DAPHNE_FLAGS]
+            + ["-b", "127.0.0.1", "-p", "0", app],
             cwd=ROOT,
             env=env,
             stdout=sink,

@@ -123,7 +123,7 @@ def test_max_frame_samples_floors_the_product_as_written_in_decimal():
 
 def test_f32_decodes_to_a_zero_copy_view():
     data = np.array([0.0, 0.5, -1.0], dtype="<f4").tobytes()
-    samples = protocol.decode_frame(data, F32, index=0)
+    samples = protocol.decode_frame(data, F32)
     assert samples.dtype == np.float32
     assert samples.tolist() == [0.0, 0.5, -1.0]
     assert not samples.flags.writeable  # a view of the received bytes
@@ -131,7 +131,7 @@ def test_f32_decodes_to_a_zero_copy_view():
 
 def test_s16_golden_vector():
     data = bytes.fromhex("008000000040ff7f")  # -32768, 0, 16384, 32767
-    samples = protocol.decode_frame(data, S16, index=0)
+    samples = protocol.decode_frame(data, S16)
     assert samples.tolist() == [-1.0, 0.0, 0.5, 32767 / 32768]
     assert protocol.encode_frame(samples, S16) == data
 
@@ -151,13 +151,13 @@ def test_s16_encode_rounds_and_clips():
 
 @given(st.binary(min_size=1).filter(lambda b: len(b) % 2 == 0))
 def test_any_s16_frame_round_trips_byte_for_byte(data):
-    samples = protocol.decode_frame(data, S16, index=0)
+    samples = protocol.decode_frame(data, S16)
     assert protocol.encode_frame(samples, S16) == data
 
 
 @given(st.binary(min_size=1).filter(lambda b: len(b) % 4 == 0))
 def test_any_finite_f32_frame_round_trips_byte_for_byte(data):
-    samples = protocol.decode_frame(data, F32, index=0)
+    samples = protocol.decode_frame(data, F32)
     clean, replaced = protocol.replace_nonfinite(samples)
     expected = np.frombuffer(data, "<f4")
     assert replaced == int((~np.isfinite(expected)).sum())
@@ -191,11 +191,43 @@ def test_huge_finite_samples_are_not_mistaken_for_nonfinite():
 )
 def test_frame_that_is_empty_or_a_partial_sample_is_a_bad_frame(data, fmt, words):
     with pytest.raises(ProtocolError) as caught:
-        protocol.decode_frame(data, fmt, index=7)
+        protocol.frame_length(data, fmt, index=7, max_samples=4096)
     assert caught.value.code == ErrorCode.BAD_FRAME
     assert caught.value.frame == 7
     assert caught.value.close_code is None
     assert words in caught.value.detail
+
+
+@pytest.mark.parametrize("fmt", [F32, S16])
+def test_a_frame_of_exactly_max_samples_passes_and_one_more_is_too_large(fmt):
+    limit = 100
+    exact = b"\x00" * (limit * fmt.width)
+    assert protocol.frame_length(exact, fmt, index=0, max_samples=limit) == limit
+    with pytest.raises(ProtocolError) as caught:
+        protocol.frame_length(
+            exact + b"\x00" * fmt.width, fmt, index=3, max_samples=limit
+        )
+    error = caught.value
+    assert (error.code, error.close_code) == (ErrorCode.FRAME_TOO_LARGE, 4413)
+    assert protocol.error_message(error) == {
+        "type": "error",
+        "code": "frame_too_large",
+        "detail": "the frame has 101 samples; max_frame_samples is 100",
+        "frame": 3,
+        "max_frame_samples": 100,
+    }
+
+
+def test_a_partial_sample_is_a_bad_frame_even_when_the_frame_is_too_large():
+    with pytest.raises(ProtocolError) as caught:
+        protocol.frame_length(b"\x00" * 1001, S16, index=0, max_samples=10)
+    assert caught.value.code == ErrorCode.BAD_FRAME
+
+
+def test_largest_frame_bytes_is_the_widest_format_at_the_highest_rate():
+    config = protocol.ServerConfig(max_rate=48000, max_frame_seconds=0.5)
+    assert config.largest_frame_bytes() == 4 * 24000
+    assert protocol.ServerConfig().largest_frame_bytes() <= protocol.MAX_MESSAGE_BYTES
 
 
 # Control messages
@@ -267,11 +299,18 @@ def test_error_message_carries_frame_only_for_binary_messages():
     )
 
 
-def test_ready_message_announces_the_session():
+def test_ready_message_announces_the_session_and_every_limit():
     params = parse("16384", b"format=s16")
-    ready = protocol.ready_message(
-        session="abc", params=params, config=protocol.ServerConfig()
+    config = protocol.ServerConfig(
+        max_frame_seconds=0.5,
+        max_sessions=7,
+        max_errors=3,
+        max_messages_per_second=20,
+        burst_seconds=1.5,
+        max_realtime_factor=2.0,
+        idle_timeout=9.5,
     )
+    ready = protocol.ready_message(session="abc", params=params, config=config)
     assert ready == {
         "type": "ready",
         "protocol": 1,
@@ -279,9 +318,19 @@ def test_ready_message_announces_the_session():
         "rate": 16384,
         "format": "s16",
         "processor": "echo",
-        "max_frame_samples": 16384,
+        "max_frame_samples": 8192,
         "accepts": ["ping", "stats"],
-        "limits": {},
+        "limits": {
+            "max_frame_samples": 8192,
+            "max_message_bytes": 1048576,
+            "max_frame_seconds": 0.5,
+            "max_sessions": 7,
+            "max_errors": 3,
+            "max_messages_per_second": 20,
+            "burst_seconds": 1.5,
+            "max_realtime_factor": 2.0,
+            "idle_timeout": 9.5,
+        },
     }
     assert json.loads(protocol.encode_message(ready)) == ready
 
