@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from .protocol import ErrorCode, ProtocolError
 
-
 # Arrivals are judged to the microsecond, so a client that keeps exactly to the
 # allowed pace is never refused over a rounding error in its clock arithmetic.
 CLOCK_TOLERANCE = 1e-6

@@ -4,8 +4,10 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 from channels.testing import WebsocketCommunicator
 
+from echo.limits import SESSIONS
 from wsaudio_site.asgi import application
 
 
@@ -42,3 +44,31 @@ async def expect_close(communicator: WebsocketCommunicator) -> int:
     output = await communicator.receive_output()
     assert output["type"] == "websocket.close", output
     return output["code"]
+
+
+class FakeClock:
+    """Stands in for the consumer's monotonic clock; moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr("echo.consumers.monotonic", fake)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def no_session_outlives_its_test():
+    """Each test ends with this process's session count back where it started."""
+    SESSIONS.taken = 0  # a leak is reported by the test that caused it, not later
+    yield
+    assert SESSIONS.taken == 0, "a session kept its seat after its disconnect"

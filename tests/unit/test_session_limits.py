@@ -1,4 +1,4 @@
-"""Every session limit of docs/protocol.md on an AudioSession, with an explicit clock."""
+"""Every session limit of docs/protocol.md on an AudioSession, with a given clock."""
 
 import numpy as np
 import pytest
@@ -34,7 +34,7 @@ def test_messages_beyond_the_per_second_rate_end_the_session():
 
 def test_the_message_bucket_holds_one_second_and_refills_at_the_rate():
     session = open_session(max_messages_per_second=5)
-    for i in range(5):
+    for _ in range(5):
         session.answer('{"type": "ping"}', 0.0)
     session.answer('{"type": "ping"}', 0.2)  # one message's worth came back
     refused(session.answer, '{"type": "ping"}', 0.2)
