@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,31 +103,34 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="session")
-def live_env(tmp_path_factory) -> dict[str, str]:
-    return prepared_env(tmp_path_factory.mktemp("live"))
+@contextmanager
+def running_server(
+    workdir: Path, app: str = "wsaudio_site.asgi:application", **env: str
+) -> Iterator[LiveServer]:
+    """A daphne process with its own database and extra environment variables."""
+    workdir.mkdir(exist_ok=True)
+    server = start_daphne(prepared_env(workdir, **env), workdir / "daphne.log", app)
+    try:
+        yield server
+    finally:
+        stop(server.process)
 
 
 @pytest.fixture(scope="session")
-def daphne_server(live_env, tmp_path_factory) -> Iterator[LiveServer]:
+def daphne_server(tmp_path_factory) -> Iterator[LiveServer]:
     """The shared server with default settings."""
-    server = start_daphne(live_env, tmp_path_factory.mktemp("log") / "daphne.log")
-    yield server
-    stop(server.process)
+    with running_server(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 @pytest.fixture
 def start_server(tmp_path):
     """Start servers with extra environment variables; each is stopped afterwards."""
-    started: list[LiveServer] = []
+    numbers = itertools.count()
+    with ExitStack() as servers:
 
-    def start(app: str = "wsaudio_site.asgi:application", **env: str) -> LiveServer:
-        workdir = tmp_path / f"server{len(started)}"
-        workdir.mkdir()
-        server = start_daphne(prepared_env(workdir, **env), workdir / "daphne.log", app)
-        started.append(server)
-        return server
+        def start(app: str = "wsaudio_site.asgi:application", **env: str) -> LiveServer:
+            workdir = tmp_path / f"server{next(numbers)}"
+            return servers.enter_context(running_server(workdir, app, **env))
 
-    yield start
-    for server in started:
-        stop(server.process)
+        yield start

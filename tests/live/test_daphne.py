@@ -3,8 +3,6 @@
 import asyncio
 import json
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -13,33 +11,12 @@ import websockets
 
 from tests.conftest import frames, sine
 
+from .wire import closing_error, get, ready
+
 pytestmark = pytest.mark.live
 
 RATE = 16384
 FRAME = 1024  # 62.5 ms at 16384 Hz
-
-
-def get(url: str) -> tuple[int, str, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers["Content-Type"], response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers["Content-Type"], error.read()
-
-
-async def ready(ws) -> dict:
-    message = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    assert message["type"] == "ready", message
-    return message
-
-
-async def closing_error(url: str) -> tuple[dict, int]:
-    """The error message a session gets, and the close code that follows it."""
-    async with websockets.connect(url) as ws:
-        error = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            await asyncio.wait_for(ws.recv(), 10)
-    return error, closed.value.rcvd.code
 
 
 async def test_three_seconds_at_real_time_pace_come_back_identical_and_in_order(
