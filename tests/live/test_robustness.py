@@ -143,3 +143,182 @@ async def test_500_sessions_ended_every_way_leave_no_session_and_flat_memory(
     # add 3 MiB.
     assert after - before < 3072, f"RSS grew from {before} KiB to {after} KiB"
     await closed_normally(url)
+
+
+class WellBehavedStream:
+    """One real-time session on its own thread, checking every reply in order."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sent = 0
+        self.replies: list[bytes] = []
+        self.stats: dict = {}
+        self.close_code: int | None = None
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run_in_thread, daemon=True)
+
+    @staticmethod
+    def frame(sequence: int) -> bytes:
+        """Frame ``sequence``: real audio, with its number in the first sample."""
+        samples = np.frombuffer(FRAME, "<f4").copy()
+        samples[0] = sequence / 1e6
+        return samples.tobytes()
+
+    def __enter__(self) -> WellBehavedStream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run_in_thread(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except BaseException as error:  # reported by the test, not lost in a thread
+            self.error = error
+
+    async def _run(self) -> None:
+        async with websockets.connect(self.url) as ws:
+            await ready(ws)
+            receiver = asyncio.create_task(self._receive_until_stats(ws))
+            start = time.monotonic()
+            while not self._stop.is_set():
+                await ws.send(self.frame(self.sent))
+                self.sent += 1
+                await asyncio.sleep(
+                    max(0.0, start + self.sent * 1024 / RATE - time.monotonic())
+                )
+            # Replies come in order, so the stats reply follows every frame's.
+            await ws.send(json.dumps({"type": "stats"}))
+            self.stats = await asyncio.wait_for(receiver, 10)
+        self.close_code = ws.close_code
+
+    async def _receive_until_stats(self, ws) -> dict:
+        async for reply in ws:
+            if isinstance(reply, str):
+                return json.loads(reply)
+            self.replies.append(reply)
+        raise AssertionError("the session closed before the stats reply")
+
+
+PATHS = [  # mostly valid, so that the garbage reaches a session
+    f"/ws/echo/{RATE}/",
+    f"/ws/echo/{RATE}/",
+    "/ws/echo/8000/?format=s16",
+    "/ws/echo/48000/?processor=echo",
+    "/ws/echo/abc/",
+]
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+control_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(["ping", "stats", "pong", "ready", "", "PING"])},
+    optional={"id": json_values},
+).map(json.dumps)
+# Short binaries of any length, and long ones around the largest frame the fuzzed
+# server takes (2048 f32 samples, 8192 bytes), built from a repeated pattern.
+binaries = st.binary(max_size=64) | st.builds(
+    bytes.__mul__, st.binary(min_size=1, max_size=4), st.integers(1500, 3000)
+)
+garbage = st.one_of(
+    binaries, st.text(max_size=40), json_values.map(json.dumps), control_like
+)
+# Scripts of every length up to 150, rather than mostly short ones.
+scripts = st.integers(0, 150).flatmap(
+    lambda n: st.lists(garbage, min_size=n, max_size=n)
+)
+
+
+END_OF_SCRIPT = json.dumps({"type": "ping", "id": "end of script"})
+
+
+async def garbage_session(url: str, messages: list) -> int:
+    """Send ``messages`` and a final ping; the code of the close that follows.
+
+    The session ends when the server closes it, or else when the client closes
+    it after the final pong, once the server has answered everything.
+    """
+    async with websockets.connect(url) as ws:
+        try:
+            for message in [*messages, END_OF_SCRIPT]:
+                await ws.send(message)
+            while True:
+                reply = await asyncio.wait_for(ws.recv(), 10)
+                if isinstance(reply, str) and '"end of script"' in reply:
+                    break
+        except websockets.ConnectionClosed:
+            pass  # the server ended the session: its code is checked below
+    return ws.close_code  # 1006 when the server sent no close frame
+
+
+def test_garbage_sessions_end_only_with_documented_codes_beside_a_good_one(
+    start_server,
+):
+    server = start_server(
+        WSAUDIO_MAX_FRAME_SECONDS="0.125",  # 2048 samples at 16384 Hz
+        WSAUDIO_MAX_MESSAGES_PER_SECOND="100",  # so that long scripts flood it
+    )
+    seen: list[int] = []
+    with WellBehavedStream(f"{server.ws_url}/ws/echo/{RATE}/") as good:
+
+        @settings(
+            max_examples=20,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(path=st.sampled_from(PATHS), messages=scripts)
+        def garbage_session_ends_cleanly(path, messages):
+            code = asyncio.run(garbage_session(f"{server.ws_url}{path}", messages))
+            seen.append(code)
+            print(
+                len(messages),
+                sum(isinstance(m, bytes) and len(m) > 8192 for m in messages),
+                code,
+            )
+            assert code in DOCUMENTED_CLOSES
+
+        garbage_session_ends_cleanly()
+        deadline = time.monotonic() + 10
+        while good.sent < 16 and time.monotonic() < deadline:
+            time.sleep(0.05)  # let the good session stream for a second at least
+    print(f"\ngarbage sessions closed with: {sorted(seen)}")
+    assert good.error is None, good.error
+    assert good.sent >= 16  # at least a second of audio beside the garbage
+    assert good.replies == [good.frame(i) for i in range(good.sent)]
+    assert good.stats["frames_in"] == good.sent
+    assert good.stats["errors"] == 0
+    assert good.close_code == 1000  # it stayed open until it closed itself
+
+
+async def test_100_half_open_connections_do_not_stop_new_sessions(daphne_server):
+    stalled = []
+    try:
+        for i in range(100):
+            sock = socket.create_connection(("127.0.0.1", daphne_server.port))
+            if i % 2:  # half stop inside the handshake, half never say a word
+                sock.sendall(
+                    b"GET /ws/echo/16384/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                )
+            stalled.append(sock)
+        async with websockets.connect(f"{daphne_server.ws_url}/ws/echo/{RATE}/") as ws:
+            await ready(ws)
+            for _ in range(10):
+                await ws.send(FRAME)
+                assert await ws.recv() == FRAME
+        assert info(daphne_server)["protocol"] == 1
+    finally:
+        for sock in stalled:
+            sock.close()
