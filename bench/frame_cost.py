@@ -44,6 +44,10 @@ NOISE_AMPLITUDE = 0.01  # about -40 dB below full scale
 BATCHES = 100  # operations take turns batch by batch, so noise hits all alike
 CALLS_PER_BATCH = 1000
 HOP_CALLS_PER_BATCH = 200  # fewer: one hop takes far longer than a frame
+# Limits so wide that every frame passes: the checks run, none refuses.
+UNLIMITED = ServerConfig(
+    max_messages_per_second=10**12, burst_seconds=1e12, max_realtime_factor=1e12
+)
 
 EMPTY = "empty call"
 HOP = "aclose_old_connections() hop"
@@ -82,20 +86,33 @@ def frame_operations(fmt: SampleFormat) -> dict[str, Operation]:
     """The hot path end to end and its parts, for frames in ``fmt``."""
     chunks = np.split(realistic_signal(), DISTINCT_FRAMES)
     frames = [protocol.encode_frame(chunk, fmt) for chunk in chunks]
-    decoded = [protocol.decode_frame(frame, fmt, index=0) for frame in frames]
+    decoded = [protocol.decode_frame(frame, fmt) for frame in frames]
     session = AudioSession.open(
-        ServerConfig(), str(RATE), f"format={fmt.name}".encode()
+        UNLIMITED, str(RATE), f"format={fmt.name}".encode(), time.monotonic()
     )
+
+    def process_frame(frame: bytes) -> bytes:
+        # As the consumer calls it: the clock is read once per message.
+        return session.process_frame(frame, time.monotonic())
+
     # The echo processor must hand every frame back byte for byte (s16 round
     # trips exactly), or the timings below would not be of the real path.
-    assert all(session.process_frame(frame) == frame for frame in frames)
+    assert all(process_frame(frame) == frame for frame in frames)
     operations = {
-        f"{fmt.name} process_frame": Operation(session.process_frame, frames),
+        f"{fmt.name} process_frame": Operation(process_frame, frames),
         f"{fmt.name} decode_frame": Operation(
-            functools.partial(protocol.decode_frame, fmt=fmt, index=0), frames
+            functools.partial(protocol.decode_frame, fmt=fmt), frames
         ),
     }
     if fmt is protocol.F32:
+
+        def limit_checks(frame: bytes) -> bool:
+            now = time.monotonic()
+            return session.message_budget.take(1, now) and session.audio_budget.take(
+                FRAME_SAMPLES, now
+            )
+
+        operations["clock read + limit checks"] = Operation(limit_checks, frames)
         assert all(protocol.replace_nonfinite(s)[1] == 0 for s in decoded)
         operations["f32 replace_nonfinite"] = Operation(
             protocol.replace_nonfinite, decoded
@@ -285,9 +302,12 @@ Figures from one run:
 One frame is {frame_samples} samples at {rate} Hz ({frame_ms} ms of audio).
 The frames are a {tone_hz:.0f} Hz sine at half scale plus a little noise, cycled
 over {distinct_frames} distinct frames. `process_frame` is
-`AudioSession.process_frame` end to end with the echo processor: decode,
-non-finite check (f32 only), processor, encode, counters. The other rows are its
-parts on the same frames; `replace_nonfinite` gets finite input, the usual case.
+`AudioSession.process_frame` end to end with the echo processor, as the consumer
+calls it: a clock read, the message-rate and audio-rate checks (with limits wide
+enough that every frame passes), decode, non-finite check (f32 only), processor,
+encode, counters. The other rows are its parts on the same frames (the limit
+checks are the same for both formats); `replace_nonfinite` gets finite input, the
+usual case.
 
 {frame_table}
 
