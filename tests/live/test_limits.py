@@ -1,7 +1,10 @@
 """Every limit's close code on the wire under a real daphne; neighbours live on."""
 
 import asyncio
+import itertools
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import numpy as np
 import pytest
@@ -41,6 +44,28 @@ async def still_serving(server) -> None:
         await ready(ws)
         await ws.send(audio())
         assert await asyncio.wait_for(ws.recv(), 10) == audio()
+
+
+@asynccontextmanager
+async def neighbour(server) -> AsyncIterator[None]:
+    """A session open beside the offending one, pinging twice a second throughout."""
+    async with websockets.connect(f"{server.ws_url}/ws/echo/{RATE}/") as ws:
+        await ready(ws)
+
+        async def keep_pinging() -> None:
+            for i in itertools.count():
+                await ws.send(json.dumps({"type": "ping", "id": i}))
+                await asyncio.sleep(0.5)
+
+        pinger = asyncio.create_task(keep_pinging())
+        yield
+        pinger.cancel()
+        await ws.send(audio())
+        replies = []
+        while (reply := await asyncio.wait_for(ws.recv(), 10)) != audio():
+            replies.append(json.loads(reply))
+        assert [r["id"] for r in replies] == list(range(len(replies)))
+        assert {r["type"] for r in replies} == {"pong"}
 
 
 async def offend(server, path: str, offence) -> tuple[list, int | None]:
@@ -93,14 +118,16 @@ async def ping_flood(ws) -> None:
 async def test_each_breach_gets_its_error_then_its_close_code(
     strict_server, path, offence, expected, close
 ):
-    received, code = await offend(strict_server, path, offence)
+    async with neighbour(strict_server):
+        received, code = await offend(strict_server, path, offence)
     assert kinds(received) == expected
     assert code == close
     await still_serving(strict_server)
 
 
 async def test_a_message_flood_gets_too_many_messages_then_4429(strict_server):
-    received, code = await offend(strict_server, f"/ws/echo/{RATE}/", ping_flood)
+    async with neighbour(strict_server):
+        received, code = await offend(strict_server, f"/ws/echo/{RATE}/", ping_flood)
     replies = kinds(received)
     # The bucket holds 40 and refills 40 a second while the flood is in flight.
     assert replies[0] == "ready"
