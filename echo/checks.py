@@ -3,7 +3,7 @@
 from django.core.checks import Error, register
 
 from .conf import server_config
-from .protocol import FORMATS, MAX_MESSAGE_BYTES
+from .protocol import MAX_MESSAGE_BYTES, MAX_SAMPLE_WIDTH
 
 
 @register()
@@ -27,14 +27,14 @@ def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
             )
         )
     elif high > 0 and config.largest_frame_bytes() > MAX_MESSAGE_BYTES:
-        widest = max(fmt.width for fmt in FORMATS.values())
+        longest = MAX_MESSAGE_BYTES / (MAX_SAMPLE_WIDTH * high)
         errors.append(
             Error(
                 f"WSAUDIO_MAX_FRAME_SECONDS ({config.max_frame_seconds:g}) allows "
                 f"frames of {config.largest_frame_bytes()} bytes at "
                 f"WSAUDIO_MAX_RATE ({high}), over the {MAX_MESSAGE_BYTES}-byte "
                 "WebSocket message cap",
-                hint=f"use at most {MAX_MESSAGE_BYTES / (widest * high):.3f} seconds",
+                hint=f"use at most {longest:.3f} seconds",
                 id="wsaudio.E003",
             )
         )

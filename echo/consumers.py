@@ -92,10 +92,11 @@ class EchoConsumer(AsyncWebsocketConsumer):
         session = self.session
         timeout = session.config.idle_timeout
         while not self.closing:
-            if (error := session.idle_error(monotonic())) is not None:
+            now = monotonic()
+            if (error := session.idle_error(now)) is not None:
                 await self.send_error(error)
                 return
-            await asyncio.sleep(session.last_message + timeout - monotonic())
+            await asyncio.sleep(session.last_message + timeout - now)
 
     async def send_error(self, error: ProtocolError) -> None:
         """Send ``error`` (and what follows it), then close if the protocol says so."""

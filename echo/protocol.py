@@ -115,6 +115,7 @@ class SampleFormat:
 F32 = SampleFormat("f32", np.dtype("<f4"), "IEEE 754 float32, little-endian, [-1, 1]")
 S16 = SampleFormat("s16", np.dtype("<i2"), "signed 16-bit integer, little-endian")
 FORMATS = {fmt.name: fmt for fmt in (F32, S16)}
+MAX_SAMPLE_WIDTH = max(fmt.width for fmt in FORMATS.values())  # bytes, f32's
 
 _S16_SCALE = 32768.0  # int16 full scale; a power of two, so s16 round trips exactly
 
@@ -141,8 +142,7 @@ class ServerConfig:
 
     def largest_frame_bytes(self) -> int:
         """The longest valid frame on the wire: widest format at the highest rate."""
-        widest = max(fmt.width for fmt in FORMATS.values())
-        return widest * self.max_frame_samples(self.max_rate)
+        return MAX_SAMPLE_WIDTH * self.max_frame_samples(self.max_rate)
 
     def limits(self) -> dict[str, Any]:
         """Every limit a session runs under, by name, as announced to clients."""

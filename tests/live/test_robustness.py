@@ -28,12 +28,10 @@ DOCUMENTED_CLOSES = {int(code) for code in CloseCode}
 
 
 def rss_kib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(
-        next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[
-            1
-        ]
-    )
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise LookupError(f"no VmRSS for process {pid}")
 
 
 def reset(ws) -> None:
