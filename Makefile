@@ -1,5 +1,7 @@
 # The README's two commands: `make run` serves, `make test` runs every test.
 # Both set up .venv first (reinstalling only when a requirements file changed).
+# `make test` runs the whole suite on SQLite, then the tests marked `database`
+# again on PostgreSQL; `make test-sqlite` and `make test-postgres` run one pass.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -9,8 +11,10 @@ PORT ?= 8000
 # The transport cap of docs/protocol.md (echo.protocol.MAX_MESSAGE_BYTES), and no
 # 24-hour cut-off: WSAUDIO_IDLE_TIMEOUT ends abandoned sessions instead.
 DAPHNE_FLAGS := --websocket-max-message-size 1048576 --websocket-max-frame-size 1048576 --websocket_timeout -1
+# The PostgreSQL of the second pass; the tests create their databases beside this one.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint bench
+.PHONY: run test test-sqlite test-postgres services lint bench
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -33,8 +37,17 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
-	$(BIN)/pytest
+# Stops before any test runs, saying how to start what is missing.
+services: $(VENV)/.dev-installed
+	$(BIN)/python scripts/require_services.py postgres='$(TEST_POSTGRES_URL)'
+
+test: lint services test-sqlite test-postgres
+
+test-sqlite: $(VENV)/.dev-installed
+	env -u DATABASE_URL $(BIN)/pytest
+
+test-postgres: services
+	DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest -m database
 
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python bench/frame_cost.py --write

@@ -1,5 +1,8 @@
 """System checks: inconsistent WSAUDIO_* settings are reported by manage.py check."""
 
+import math
+
+from django.conf import settings
 from django.core.checks import Error, register
 
 from .conf import server_config
@@ -50,6 +53,11 @@ def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
             ),
             ("WSAUDIO_IDLE_TIMEOUT", config.idle_timeout > 0, "positive"),
             ("WSAUDIO_MAX_REALTIME_FACTOR", config.max_realtime_factor >= 0, ">= 0"),
+            (
+                "WSAUDIO_METRICS_FLUSH_SECONDS",
+                0 < settings.WSAUDIO_METRICS_FLUSH_SECONDS < math.inf,
+                "a positive number of seconds",
+            ),
         )
         if not valid
     ]

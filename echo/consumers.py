@@ -11,8 +11,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .conf import server_config
 from .limits import SESSIONS
+from .metrics import SessionRecorder, record_session
 from .protocol import ProtocolError, encode_message, error_message
 from .session import AudioSession
+from .stats import REFUSED
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
     seated = False  # holds one of the process's SESSIONS seats
     closing = False
     idle_watch: asyncio.Task | None = None
+    recorder: SessionRecorder | None = None  # None when records are off
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -40,7 +43,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
             await self.websocket_receive(message)
             return
         if kind == "websocket.disconnect":
-            self.leave()  # before anything awaits, so the seat is never kept
+            self.leave(message.get("code"))  # before anything awaits
         await super().dispatch(message)
 
     async def connect(self) -> None:
@@ -56,19 +59,24 @@ class EchoConsumer(AsyncWebsocketConsumer):
             )
             SESSIONS.admit(config.max_sessions)
         except ProtocolError as error:
+            REFUSED[str(error.code)] += 1
             await self.send_error(error)
             return
         self.session, self.seated = session, True
+        self.recorder = record_session(session, scope)
         self.idle_watch = asyncio.create_task(self.close_when_idle())
         await self.send(text_data=encode_message(session.ready()))
 
-    def leave(self) -> None:
-        """Give the seat back and stop watching for idleness; safe to repeat."""
+    def leave(self, disconnect_code: int | None = None) -> None:
+        """Give the seat back, stop watching for idleness and hand the record its
+        end; safe to repeat."""
         if self.seated:
             self.seated = False
             SESSIONS.release()
         if self.idle_watch is not None:
             self.idle_watch.cancel()
+        if self.recorder is not None:
+            self.recorder.finish(disconnect_code)
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
@@ -83,7 +91,8 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 session.stats.reply_sent(len(reply))
             else:
                 answer = session.answer(text_data, monotonic())
-                await self.send(text_data=encode_message(answer))
+                if answer is not None:
+                    await self.send(text_data=encode_message(answer))
         except ProtocolError as error:
             await self.send_error(error)
 
@@ -113,6 +122,8 @@ class EchoConsumer(AsyncWebsocketConsumer):
         close_code = errors[-1].close_code
         if close_code is not None:
             self.closing = True
+            if self.recorder is not None:
+                self.recorder.server_closed(close_code, errors[-1].code)
         for each in errors:
             await self.send(text_data=encode_message(error_message(each)))
         if close_code is not None:

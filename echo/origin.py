@@ -15,6 +15,8 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from .stats import REFUSED
+
 
 def allowed_origin_hosts() -> list[str]:
     """Host patterns (as in ALLOWED_HOSTS) that browser pages may connect from."""
@@ -43,4 +45,5 @@ class OriginCheck:
         origin = dict(scope.get("headers", ())).get(b"origin")
         if origin_allowed(origin):
             return await self.application(scope, receive, send)
+        REFUSED["origin"] += 1
         return await WebsocketDenier()(scope, receive, send)

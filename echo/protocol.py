@@ -21,7 +21,19 @@ PROTOCOL_VERSION = 1
 DEFAULT_FORMAT = "f32"
 DEFAULT_PROCESSOR = "echo"
 QUERY_KEYS = ("format", "processor")
-CONTROL_TYPES = ("ping", "stats")
+CONTROL_TYPES = ("ping", "stats", "client_stats")
+# What a client may report in ``client_stats``, by member: an integer count or a
+# number of milliseconds, never negative. Other members are ignored.
+CLIENT_STATS_FIELDS: dict[str, type] = {
+    "rtt_ms_p50": float,
+    "rtt_ms_p95": float,
+    "buffered_ms": float,
+    "underruns": int,
+    "overruns": int,
+}
+# Largest value a member may take: exact in JavaScript (Number.MAX_SAFE_INTEGER),
+# in a 64-bit column and as a float.
+MAX_CLIENT_COUNT = 2**53 - 1
 # The transport cap: the largest WebSocket message the server reads. Daphne and
 # Uvicorn must be started with it (docs/protocol.md); a longer message never reaches
 # the application, so every valid frame must fit (see ServerConfig.largest_frame_bytes).
@@ -353,3 +365,25 @@ def error_message(error: ProtocolError) -> dict[str, Any]:
 
 def pong_message(ping: dict[str, Any], server_time: float) -> dict[str, Any]:
     return {"type": "pong", "id": ping.get("id"), "server_time": server_time}
+
+
+def client_stats_values(message: dict[str, Any]) -> dict[str, float | int]:
+    """The known members of a ``client_stats`` message; raise ``bad_message``."""
+    values: dict[str, float | int] = {}
+    for name, kind in CLIENT_STATS_FIELDS.items():
+        if name not in message:
+            continue
+        value = message[name]
+        if kind is int:
+            valid = type(value) is int and 0 <= value <= MAX_CLIENT_COUNT
+            wanted = f"an integer from 0 to {MAX_CLIENT_COUNT}"
+        else:  # JSON has one number type: 12 is as good as 12.0
+            valid = type(value) in (int, float) and 0 <= value <= MAX_CLIENT_COUNT
+            wanted = "a number of milliseconds, 0 or more"
+        if not valid:
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                f"client_stats {name} must be {wanted}, not {json.dumps(value)[:40]}",
+            )
+        values[name] = float(value) if kind is float else value
+    return values

@@ -34,6 +34,8 @@ class AudioSession:
         self.processor = processor
         self.config = config
         self.stats = SessionStats()
+        self.client_stats: dict[str, float | int] = {}  # latest of each, as reported
+        self.client_reports = 0  # client_stats messages taken
         self.binary_messages = 0  # every binary message so far: the next frame index
         self.last_message = now  # when the latest message of any kind arrived
         self.max_frame_samples = config.max_frame_samples(params.rate)
@@ -104,7 +106,7 @@ class AudioSession:
             self.stats.nonfinite_samples += nonfinite
         processed = self._run_processor(samples, index)
         reply = protocol.encode_frame(processed, fmt)
-        self.stats.frame_processed(samples.size, time.perf_counter_ns() - started)
+        self.stats.frame_processed(samples, time.perf_counter_ns() - started)
         return reply
 
     def _run_processor(self, samples: np.ndarray, index: int) -> np.ndarray:
@@ -127,12 +129,18 @@ class AudioSession:
             )
         return processed
 
-    def answer(self, text: str, now: float) -> dict[str, Any]:
-        """The reply to one text message; raise too_many_messages or bad_message."""
+    def answer(self, text: str, now: float) -> dict[str, Any] | None:
+        """The reply to one text message, if it gets one; raise too_many_messages
+        or bad_message."""
         self._count_message(now)
         message = protocol.parse_control(text)
-        if message["type"] == "ping":
+        kind = message["type"]
+        if kind == "ping":
             return protocol.pong_message(message, time.time())
+        if kind == "client_stats":
+            self.client_stats.update(protocol.client_stats_values(message))
+            self.client_reports += 1
+            return None
         return {"type": "stats", **self.stats.snapshot()}
 
     def _count_message(self, now: float) -> None:

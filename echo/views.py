@@ -6,10 +6,11 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from . import protocol
+from . import metrics, protocol
 from .conf import server_config
 from .limits import SESSIONS
 from .processors import describe_processors
+from .stats import REFUSED
 
 
 @require_safe
@@ -46,7 +47,17 @@ def api_info(request: HttpRequest) -> JsonResponse:
             "max_frame_seconds": config.max_frame_seconds,
             "accepts": list(protocol.CONTROL_TYPES),
             "limits": config.limits(),
-            "sessions_open": SESSIONS.taken,  # in this process
+            # The rest is about this server process.
+            "sessions_open": SESSIONS.taken,
+            "sessions_refused": {
+                reason: REFUSED[reason] for reason in ("origin", "bad_request", "busy")
+            },
+            "metrics": {
+                "stored": settings.WSAUDIO_STORE_METRICS,
+                "flush_seconds": settings.WSAUDIO_METRICS_FLUSH_SECONDS,
+                "unsaved_final_records": len(metrics.FLUSHER.final_rows),
+                "failing": metrics.FLUSHER.failing,
+            },
         }
     )
 

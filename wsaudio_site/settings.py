@@ -175,3 +175,10 @@ WSAUDIO_IDLE_TIMEOUT = float(os.environ.get("WSAUDIO_IDLE_TIMEOUT", 60.0))
 # empty means ALLOWED_HOSTS.
 WSAUDIO_ALLOWED_ORIGINS = env_list("WSAUDIO_ALLOWED_ORIGINS", [])
 WSAUDIO_REQUIRE_ORIGIN = env_bool("WSAUDIO_REQUIRE_ORIGIN", False)
+# Session records (echo.models.SessionRecord), written every few seconds off the
+# audio path; the stats control message works either way.
+WSAUDIO_STORE_METRICS = env_bool("WSAUDIO_STORE_METRICS", True)
+WSAUDIO_METRICS_FLUSH_SECONDS = float(
+    os.environ.get("WSAUDIO_METRICS_FLUSH_SECONDS", 5.0)
+)
+WSAUDIO_STORE_CLIENT_IP = env_bool("WSAUDIO_STORE_CLIENT_IP", False)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from echo import metrics
 from echo.limits import SESSIONS
 from wsaudio_site.asgi import application
 
@@ -72,3 +73,12 @@ def no_session_outlives_its_test():
     SESSIONS.taken = 0  # a leak is reported by the test that caused it, not later
     yield
     assert SESSIONS.taken == 0, "a session kept its seat after its disconnect"
+
+
+@pytest.fixture(autouse=True)
+def flusher(monkeypatch) -> metrics.MetricsFlusher:
+    """This test's own metrics flusher: records start empty and stay in the test."""
+    fresh = metrics.MetricsFlusher(metrics.save_records)
+    monkeypatch.setattr(metrics, "FLUSHER", fresh)
+    yield fresh
+    fresh.close()

@@ -31,7 +31,7 @@ async def test_ready_announces_the_session_and_what_it_accepts():
             "format": "s16",
             "processor": "echo",
             "max_frame_samples": 16384,
-            "accepts": ["ping", "stats"],
+            "accepts": ["ping", "stats", "client_stats"],
             "limits": {
                 "max_frame_samples": 16384,
                 "max_message_bytes": 1048576,
@@ -196,7 +196,8 @@ async def test_stats_count_exactly_what_was_sent():
         await comm.receive_from()
         report = await stats(comm)
     assert report["type"] == "stats"
-    assert {k: report[k] for k in report if not k.startswith(("proc_", "uptime"))} == {
+    measured = ("proc_", "uptime", "peak_", "rms_")
+    assert {k: report[k] for k in report if not k.startswith(measured)} == {
         "type": "stats",
         "frames_in": 4,
         "frames_out": 4,
@@ -209,7 +210,17 @@ async def test_stats_count_exactly_what_was_sent():
         "errors": 2,
     }
     assert 0 < report["proc_us_mean"] <= report["proc_us_max"]
+    assert 0 < report["proc_us_p99"] <= report["proc_us_max"]
     assert report["uptime_s"] >= 0
+    # Levels of the audio received (AES17, to 0.01 dB); the NaN frame added two zeros.
+    sent = np.frombuffer(good, "<f4").astype(np.float64)
+    rms = np.sqrt(3 * np.sum(sent**2) / (3 * 1024 + 2))
+    assert report["peak_dbfs"] == pytest.approx(
+        20 * np.log10(np.abs(sent).max()), abs=0.005
+    )
+    assert report["rms_dbfs"] == pytest.approx(
+        20 * np.log10(np.sqrt(2) * rms), abs=0.005
+    )
 
 
 class Failing:

@@ -1,10 +1,15 @@
-"""Live tests: a real daphne process on a free loopback port, on its own database."""
+"""Live tests: a real daphne process on a free loopback port, on its own database.
+
+That database is a SQLite file, or a new PostgreSQL database when the tests run on
+PostgreSQL (DATABASE_URL names one), dropped when the server stops.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -13,8 +18,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from echo.protocol import MAX_MESSAGE_BYTES
 
@@ -47,6 +55,60 @@ class LiveServer:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def is_postgres(url: str) -> bool:
+    return urlsplit(url).scheme in ("postgres", "postgresql")
+
+
+@contextmanager
+def temporary_database(workdir: Path) -> Iterator[str]:
+    """The DATABASE_URL of a new, empty database for one server.
+
+    A SQLite file in ``workdir``; on PostgreSQL, a database created beside the
+    tests' own and dropped afterwards, even if the server never started.
+    """
+    url = os.environ.get("DATABASE_URL", "")
+    if not is_postgres(url):
+        yield f"sqlite:///{workdir / 'db.sqlite3'}"
+        return
+    name = f"wsaudio_live_{secrets.token_hex(6)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlsplit(url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            drop = sql.SQL("DROP DATABASE {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(name)))
+
+
+@contextmanager
+def database_unreachable(database_url: str) -> Iterator[None]:
+    """While inside, a server on ``database_url`` cannot reach its database."""
+    if not is_postgres(database_url):
+        database = Path(database_url.removeprefix("sqlite:///"))
+        aside = database.with_name("aside.sqlite3")
+        database.rename(aside)
+        database.mkdir()  # SQLite cannot open a directory
+        try:
+            yield
+        finally:
+            database.rmdir()
+            aside.rename(database)
+        return
+    name = urlsplit(database_url).path.removeprefix("/")
+    allow = sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}")
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as admin:
+        admin.execute(allow.format(sql.Identifier(name), sql.SQL("false")))
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            [name],
+        )
+        try:
+            yield
+        finally:
+            admin.execute(allow.format(sql.Identifier(name), sql.SQL("true")))
 
 
 def prepared_env(workdir: Path, **overrides: str) -> dict[str, str]:
@@ -109,11 +171,13 @@ def running_server(
 ) -> Iterator[LiveServer]:
     """A daphne process with its own database and extra environment variables."""
     workdir.mkdir(exist_ok=True)
-    server = start_daphne(prepared_env(workdir, **env), workdir / "daphne.log", app)
-    try:
-        yield server
-    finally:
-        stop(server.process)
+    with temporary_database(workdir) as database_url:
+        env = prepared_env(workdir, **{"DATABASE_URL": database_url, **env})
+        server = start_daphne(env, workdir / "daphne.log", app)
+        try:
+            yield server
+        finally:
+            stop(server.process)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 import asyncio
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ import websockets
 
 from tests.conftest import frames, sine
 
+from .conftest import database_unreachable
 from .wire import closing_error, get, ready
 
 pytestmark = pytest.mark.live
@@ -149,18 +149,14 @@ def test_admin_and_its_static_files_are_served_with_debug_off(daphne_server):
     assert kind.startswith("text/css")
 
 
+@pytest.mark.database
 def test_healthz_is_503_while_the_database_is_unreachable(start_server):
     server = start_server()
     healthz = f"{server.http_url}/healthz"
-    database = Path(server.env["DATABASE_URL"].removeprefix("sqlite:///"))
-    aside = database.with_name("aside.sqlite3")
-    database.rename(aside)
-    database.mkdir()  # SQLite cannot open a directory
-    status, _, body = get(healthz)
-    assert status == 503
-    assert json.loads(body)["status"] == "unavailable"
-    database.rmdir()
-    aside.rename(database)
+    with database_unreachable(server.env["DATABASE_URL"]):
+        status, _, body = get(healthz)
+        assert status == 503
+        assert json.loads(body)["status"] == "unavailable"
     assert get(healthz)[0] == 200
 
 

@@ -319,7 +319,7 @@ def test_ready_message_announces_the_session_and_every_limit():
         "format": "s16",
         "processor": "echo",
         "max_frame_samples": 8192,
-        "accepts": ["ping", "stats"],
+        "accepts": ["ping", "stats", "client_stats"],
         "limits": {
             "max_frame_samples": 8192,
             "max_message_bytes": 1048576,

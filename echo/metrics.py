@@ -1,0 +1,280 @@
+"""Session records in the database, written by one flusher per process.
+
+The audio path only counts (echo.stats). The consumer registers a session when it
+sends ``ready`` and hands over the session's end when it closes; everything else
+happens here on a timer: every ``WSAUDIO_METRICS_FLUSH_SECONDS`` the rows of the
+sessions that are new or changed are built on the event loop (a few microseconds
+each, from counters only the loop touches), then written in one transaction on a
+thread of the flusher's own. So a slow or failing database never delays a frame,
+and never queues behind or ahead of Channels' shared sync thread. A failed write is
+logged once and retried, with every row it held, at the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from .session import AudioSession
+
+logger = logging.getLogger(__name__)
+
+# Final rows kept while the database is down; beyond this the oldest are dropped
+# (and counted), so an outage cannot grow the process without bound.
+MAX_UNSAVED_FINAL_ROWS = 100_000
+
+
+@dataclass(eq=False, slots=True)
+class SessionRecorder:
+    """The consumer's handle on one session's record."""
+
+    flusher: MetricsFlusher
+    session: AudioSession
+    started_at: datetime
+    client_ip: str | None
+    session_key: str | None  # the browser's Django session, to find its user
+    ended_by: str = ""
+    close_code: int | None = None
+    close_error: str = ""
+    ended_at: datetime | None = None
+    written: tuple | None = None  # activity() when its row was last written
+
+    def server_closed(self, close_code: int, error_code: str) -> None:
+        """The server closes the session with ``close_code`` after ``error_code``."""
+        if not self.ended_by:
+            self.ended_by, self.close_code, self.close_error = (
+                "server",
+                close_code,
+                error_code,
+            )
+
+    def finish(self, disconnect_code: int | None) -> None:
+        """The session is over; ``disconnect_code`` is what ``websocket.disconnect``
+        carried (None when the application was cancelled). Safe to repeat."""
+        self.flusher.finish(self, disconnect_code)
+
+    def activity(self) -> tuple:
+        """Changes whenever the record would: any frame, error or client report."""
+        stats = self.session.stats
+        return (
+            stats.bytes_in,
+            stats.frames_out,
+            stats.errors,
+            self.session.client_reports,
+            self.ended_at,
+        )
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        """The record's fields as of ``now`` (or as of its end)."""
+        session, stats = self.session, self.session.stats
+        client = session.client_stats
+        row = {
+            "uuid": session.id,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_seconds": (
+                (self.ended_at or now) - self.started_at
+            ).total_seconds(),
+            "rate": session.params.rate,
+            "format": session.params.format.name,
+            "processor": session.params.processor,
+            "frames_in": stats.frames_in,
+            "frames_out": stats.frames_out,
+            "bytes_in": stats.bytes_in,
+            "bytes_out": stats.bytes_out,
+            "audio_seconds": stats.samples_in / session.params.rate,
+            "bad_frames": stats.bad_frames,
+            "nonfinite_samples": stats.nonfinite_samples,
+            "rate_limited_frames": stats.rate_limited_frames,
+            "errors": stats.errors,
+            "peak_dbfs": stats.levels.peak_dbfs,
+            "rms_dbfs": stats.levels.rms_dbfs,
+            "proc_us_mean": stats.proc_us_mean,
+            "proc_us_p99": stats.proc_us_p99,
+            "proc_us_max": stats.proc_us_max,
+            "client_rtt_ms_p50": client.get("rtt_ms_p50"),
+            "client_rtt_ms_p95": client.get("rtt_ms_p95"),
+            "client_buffered_ms": client.get("buffered_ms"),
+            "client_underruns": client.get("underruns"),
+            "client_overruns": client.get("overruns"),
+            "ended_by": self.ended_by,
+            "close_code": self.close_code,
+            "close_error": self.close_error,
+            "worker_host": WORKER_HOST,
+            "worker_pid": os.getpid(),
+            "client_ip": self.client_ip,
+        }
+        if self.written is None and self.session_key:
+            row["session_key"] = self.session_key
+        return row
+
+
+class MetricsFlusher:
+    """Keeps this process's session records and writes them on a timer."""
+
+    def __init__(self, save: Callable[[list[dict[str, Any]]], None]) -> None:
+        self.save = save  # blocking; runs on the flusher's thread
+        self.open: set[SessionRecorder] = set()
+        self.final_rows: dict[str, dict[str, Any]] = {}  # ended, not yet written
+        self.failing = False  # the last write failed (logged once per outage)
+        self.dropped = 0  # final rows given up during a long outage
+        self._executor: ThreadPoolExecutor | None = None
+        self._timer: asyncio.Task | None = None
+        self._writing: asyncio.Future | None = None
+
+    def track(
+        self,
+        session: AudioSession,
+        *,
+        client_ip: str | None = None,
+        session_key: str | None = None,
+    ) -> SessionRecorder:
+        """Start keeping ``session``'s record; call on the event loop."""
+        recorder = SessionRecorder(
+            self, session, timezone.now(), client_ip, session_key
+        )
+        self.open.add(recorder)
+        self._keep_timer_running()
+        return recorder
+
+    def finish(self, recorder: SessionRecorder, disconnect_code: int | None) -> None:
+        if recorder not in self.open:
+            return
+        self.open.remove(recorder)
+        if not recorder.ended_by:
+            recorder.ended_by, recorder.close_code = "client", disconnect_code
+        recorder.ended_at = timezone.now()
+        self._keep_final(recorder.row(recorder.ended_at))
+
+    def _keep_final(self, row: dict[str, Any]) -> None:
+        self.final_rows[row["uuid"]] = row
+        if len(self.final_rows) > MAX_UNSAVED_FINAL_ROWS:
+            del self.final_rows[next(iter(self.final_rows))]  # the oldest
+            if not self.dropped:
+                logger.error(
+                    "metrics: the database has been unwritable for %d sessions; "
+                    "dropping the oldest unsaved records",
+                    MAX_UNSAVED_FINAL_ROWS,
+                )
+            self.dropped += 1
+
+    async def flush(self) -> int:
+        """Write every session that is new or changed now; the number of rows."""
+        while self._writing is not None:
+            await asyncio.shield(self._writing)  # one write at a time, in order
+        now = timezone.now()
+        changed = [(r, r.activity()) for r in self.open]
+        changed = [(r, key) for r, key in changed if key != r.written]
+        finals = list(self.final_rows.items())
+        rows = [r.row(now) for r, _ in changed] + [row for _, row in finals]
+        if not rows:
+            return 0
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="wsaudio-metrics")
+        self._writing = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._save_in_thread, rows
+        )
+        try:
+            await asyncio.shield(self._writing)
+        except Exception:
+            if not self.failing:
+                logger.exception(
+                    "metrics: could not write %d session records; retrying every "
+                    "%g s until the database takes them",
+                    len(rows),
+                    settings.WSAUDIO_METRICS_FLUSH_SECONDS,
+                )
+            self.failing = True
+            return 0
+        finally:
+            self._writing = None
+        for recorder, key in changed:
+            recorder.written = key
+        for uuid, row in finals:
+            if self.final_rows.get(uuid) is row:
+                del self.final_rows[uuid]
+        if self.failing:
+            self.failing = False
+            logger.warning("metrics: the database takes records again")
+        return len(rows)
+
+    def _save_in_thread(self, rows: list[dict[str, Any]]) -> None:
+        close_old_connections()  # drop a connection broken by an earlier failure
+        try:
+            self.save(rows)
+        finally:
+            close_old_connections()
+
+    def _keep_timer_running(self) -> None:
+        loop = asyncio.get_running_loop()
+        timer = self._timer
+        if timer is None or timer.done() or timer.get_loop() is not loop:
+            self._timer = loop.create_task(self._flush_on_timer())
+
+    async def _flush_on_timer(self) -> None:
+        while True:
+            await asyncio.sleep(settings.WSAUDIO_METRICS_FLUSH_SECONDS)
+            try:
+                await self.flush()
+            except Exception:  # a bug here must not stop the records for good
+                logger.exception("metrics: flush failed")
+
+    def write_remaining(self) -> None:
+        """At process exit: write every record now, open sessions as cut short."""
+        for recorder in list(self.open):
+            recorder.ended_by = recorder.ended_by or "shutdown"
+            self.finish(recorder, None)
+        rows = list(self.final_rows.values())
+        if not rows:
+            return
+        try:
+            self._save_in_thread(rows)
+        except Exception:
+            logger.exception("metrics: %d session records were lost at exit", len(rows))
+        else:
+            self.final_rows.clear()
+
+    def close(self) -> None:
+        """Stop the thread, closing its database connections (tests use this)."""
+        timer = self._timer
+        if timer is not None and not timer.done() and not timer.get_loop().is_closed():
+            timer.cancel()
+        if self._executor is not None:
+            self._executor.submit(connections.close_all).result()
+            self._executor.shutdown()
+            self._executor = None
+
+
+def save_records(rows: list[dict[str, Any]]) -> None:
+    from .services import session_records_save  # models load after app setup
+
+    session_records_save(rows=rows)
+
+
+WORKER_HOST = socket.gethostname()
+FLUSHER = MetricsFlusher(save_records)
+atexit.register(lambda: FLUSHER.write_remaining())
+
+
+def record_session(session: AudioSession, scope: dict) -> SessionRecorder | None:
+    """Start the record of a session that got ``ready``; None when records are off."""
+    if not settings.WSAUDIO_STORE_METRICS:
+        return None
+    client = scope.get("client")
+    return FLUSHER.track(
+        session,
+        client_ip=client[0] if client and settings.WSAUDIO_STORE_CLIENT_IP else None,
+        session_key=scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME),
+    )
