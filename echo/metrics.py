@@ -17,6 +17,7 @@ import atexit
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -130,6 +131,9 @@ class MetricsFlusher:
         self.final_rows: dict[str, dict[str, Any]] = {}  # ended, not yet written
         self.failing = False  # the last write failed (logged once per outage)
         self.dropped = 0  # final rows given up during a long outage
+        # The latest successful write: rows, and milliseconds spent building them on
+        # the event loop and writing them on the flusher's thread.
+        self.last_flush = {"rows": 0, "collect_ms": 0.0, "write_ms": 0.0}
         self._executor: ThreadPoolExecutor | None = None
         self._timer: asyncio.Task | None = None
         self._writing: asyncio.Future | None = None
@@ -174,6 +178,7 @@ class MetricsFlusher:
         """Write every session that is new or changed now; the number of rows."""
         while self._writing is not None:
             await asyncio.shield(self._writing)  # one write at a time, in order
+        started = time.perf_counter()
         now = timezone.now()
         changed = [(r, r.activity()) for r in self.open]
         changed = [(r, key) for r, key in changed if key != r.written]
@@ -181,6 +186,7 @@ class MetricsFlusher:
         rows = [r.row(now) for r, _ in changed] + [row for _, row in finals]
         if not rows:
             return 0
+        collected = time.perf_counter()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="wsaudio-metrics")
         self._writing = asyncio.get_running_loop().run_in_executor(
@@ -200,6 +206,11 @@ class MetricsFlusher:
             return 0
         finally:
             self._writing = None
+        self.last_flush = {
+            "rows": len(rows),
+            "collect_ms": round((collected - started) * 1000, 3),
+            "write_ms": round((time.perf_counter() - collected) * 1000, 3),
+        }
         for recorder, key in changed:
             recorder.written = key
         for uuid, row in finals:

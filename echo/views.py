@@ -57,6 +57,7 @@ def api_info(request: HttpRequest) -> JsonResponse:
                 "flush_seconds": settings.WSAUDIO_METRICS_FLUSH_SECONDS,
                 "unsaved_final_records": len(metrics.FLUSHER.final_rows),
                 "failing": metrics.FLUSHER.failing,
+                "last_flush": metrics.FLUSHER.last_flush,
             },
         }
     )

@@ -241,6 +241,53 @@ def test_ping_and_stats_parse():
     assert protocol.parse_control('{"type": "stats", "extra": true}')["type"] == "stats"
 
 
+def client_stats(**members) -> dict:
+    return protocol.client_stats_values({"type": "client_stats", **members})
+
+
+def test_client_stats_keeps_known_members_and_ignores_others():
+    assert client_stats(
+        rtt_ms_p50=12,
+        rtt_ms_p95=30.5,
+        underruns=2,
+        overruns=0,
+        buffered_ms=125.0,
+        device="phone",
+    ) == {
+        "rtt_ms_p50": 12.0,
+        "rtt_ms_p95": 30.5,
+        "underruns": 2,
+        "overruns": 0,
+        "buffered_ms": 125.0,
+    }
+    assert client_stats() == {}
+    assert client_stats(underruns=2**53 - 1) == {"underruns": 2**53 - 1}
+
+
+@pytest.mark.parametrize(
+    ("members", "culprit"),
+    [
+        ({"rtt_ms_p50": "12"}, "rtt_ms_p50"),
+        ({"rtt_ms_p50": None}, "rtt_ms_p50"),
+        ({"rtt_ms_p50": -0.5}, "rtt_ms_p50"),
+        ({"rtt_ms_p95": True}, "rtt_ms_p95"),  # JSON true is no number, bool or not
+        ({"rtt_ms_p95": 10**400}, "rtt_ms_p95"),
+        ({"underruns": 1.0}, "underruns"),
+        ({"underruns": -1}, "underruns"),
+        ({"underruns": 2**53}, "underruns"),
+        ({"overruns": [1]}, "overruns"),
+        ({"buffered_ms": {"ms": 3}}, "buffered_ms"),
+        ({"rtt_ms_p50": 10, "underruns": "x" * 100_000}, "underruns"),
+    ],
+)
+def test_client_stats_of_the_wrong_type_or_range_is_a_bad_message(members, culprit):
+    with pytest.raises(ProtocolError) as raised:
+        client_stats(**members)
+    assert raised.value.code is ErrorCode.BAD_MESSAGE
+    assert raised.value.detail.startswith(f"client_stats {culprit} must be")
+    assert len(raised.value.detail) < 200  # a huge value is not echoed back
+
+
 @pytest.mark.parametrize(
     "text",
     [
