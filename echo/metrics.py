@@ -197,7 +197,7 @@ class MetricsFlusher:
         except Exception:
             if not self.failing:
                 logger.exception(
-                    "metrics: could not write %d session records; retrying every "
+                    "metrics: could not write %d session record(s); retrying every "
                     "%g s until the database takes them",
                     len(rows),
                     settings.WSAUDIO_METRICS_FLUSH_SECONDS,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import struct
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 
 from echo.protocol import CloseCode
 
-from .wire import info, messages_until_close, ready
+from .wire import info, messages_until_close, ready, reset
 
 pytestmark = pytest.mark.live
 
@@ -32,13 +31,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise LookupError(f"no VmRSS for process {pid}")
-
-
-def reset(ws) -> None:
-    """Drop the TCP connection with a RST: no close frame, no FIN."""
-    sock = ws.transport.get_extra_info("socket")
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    ws.transport.abort()
 
 
 async def settled_rss_kib(server) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import struct
 import urllib.error
 import urllib.request
 
@@ -53,3 +55,10 @@ async def closing_error(url: str) -> tuple[dict, int | None]:
     async with websockets.connect(url) as ws:
         (error,), code = await messages_until_close(ws)
     return error, code
+
+
+def reset(ws) -> None:
+    """Drop the TCP connection with a RST: no close frame, no FIN."""
+    sock = ws.transport.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    ws.transport.abort()

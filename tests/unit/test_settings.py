@@ -70,3 +70,16 @@ def test_allowed_hosts_come_from_a_comma_separated_list():
         "ALLOWED_HOSTS", DJANGO_ALLOWED_HOSTS="a.example, .b.example"
     )
     assert result.stdout.strip() == "['a.example', '.b.example']"
+
+
+def test_session_records_are_on_every_5_s_without_client_addresses_by_default():
+    names = "WSAUDIO_STORE_METRICS, WSAUDIO_METRICS_FLUSH_SECONDS, "
+    names += "WSAUDIO_STORE_CLIENT_IP"
+    assert settings_value(names).stdout.strip() == "True 5.0 False"
+    changed = settings_value(
+        names,
+        WSAUDIO_STORE_METRICS="off",
+        WSAUDIO_METRICS_FLUSH_SECONDS="0.5",
+        WSAUDIO_STORE_CLIENT_IP="1",
+    )
+    assert changed.stdout.strip() == "False 0.5 True"
