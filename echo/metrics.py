@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import socket
@@ -176,8 +177,9 @@ class MetricsFlusher:
 
     async def flush(self) -> int:
         """Write every session that is new or changed now; the number of rows."""
-        while self._writing is not None:
-            await asyncio.shield(self._writing)  # one write at a time, in order
+        while self._writing is not None:  # one write at a time, in order
+            with contextlib.suppress(Exception):  # its own flush() reports it
+                await asyncio.shield(self._writing)
         started = time.perf_counter()
         now = timezone.now()
         changed = [(r, r.activity()) for r in self.open]
