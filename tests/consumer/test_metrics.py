@@ -3,6 +3,7 @@
 import logging
 import os
 import socket
+from contextlib import asynccontextmanager
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import connection, connections
 from django.test import AsyncClient, Client
 
+from echo import metrics
 from echo.models import SessionRecord
 from tests.conftest import frames, sine
 from wsaudio_site.asgi import application
@@ -208,9 +210,9 @@ async def test_the_user_logged_in_to_the_site_is_recorded(flusher):
     assert users == [user, None, None, None]
 
 
-async def test_audio_flows_while_the_database_fails_and_every_row_lands_after(
-    flusher, caplog
-):
+@asynccontextmanager
+async def records_table_away():
+    """While inside, the records table is missing: every write of records fails."""
     table = SessionRecord._meta.db_table
 
     @sync_to_async
@@ -218,20 +220,27 @@ async def test_audio_flows_while_the_database_fails_and_every_row_lands_after(
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
 
+    await rename_table(table, f"{table}_away")
+    try:
+        yield
+    finally:
+        await rename_table(f"{table}_away", table)
+
+
+async def test_audio_flows_while_the_database_fails_and_every_row_lands_after(
+    flusher, caplog
+):
     caplog.set_level(logging.WARNING, logger="echo.metrics")
     async with open_session(f"/ws/echo/{RATE}/") as (comm, early):
         await stream(comm, FRAMES[:2])
     assert await flusher.flush() == 1  # a finished session, before the outage
-    await rename_table(table, f"{table}_away")
-    try:
+    async with records_table_away():
         async with open_session(f"/ws/echo/{RATE}/") as (comm, during):
             for block in FRAMES:
                 await comm.send_to(bytes_data=block)
                 assert await comm.receive_from() == block
                 assert await flusher.flush() == 0  # fails, and the audio goes on
             assert flusher.failing
-    finally:
-        await rename_table(f"{table}_away", table)
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(failures) == 1, "a failing database is logged once, not per flush"
     assert await flusher.flush() == 1  # the final values, kept through the outage
@@ -241,3 +250,20 @@ async def test_audio_flows_while_the_database_fails_and_every_row_lands_after(
     assert (await record(early)).frames_in == 2
     assert not flusher.failing
     assert "takes records again" in caplog.records[-1].getMessage()
+
+
+async def test_a_long_outage_keeps_only_the_newest_records_in_memory(
+    flusher, monkeypatch, caplog
+):
+    monkeypatch.setattr(metrics, "MAX_UNSAVED_FINAL_ROWS", 2)
+    sessions = []
+    async with records_table_away():
+        for _ in range(3):
+            async with open_session() as (_, ready):
+                sessions.append(ready["session"])
+            await flusher.flush()
+    assert await flusher.flush() == 2
+    kept = [uuid async for uuid in SessionRecord.objects.values_list("uuid", flat=True)]
+    assert sorted(str(uuid) for uuid in kept) == sorted(sessions[1:])
+    assert flusher.dropped == 1
+    assert "dropping the oldest unsaved records" in caplog.text
