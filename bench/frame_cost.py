@@ -26,8 +26,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from echo import protocol
+from echo.levels import LevelMeter
 from echo.protocol import SampleFormat, ServerConfig
 from echo.session import AudioSession
+from echo.stats import DurationHistogram
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "frame-cost.md"
@@ -40,6 +42,9 @@ DISTINCT_FRAMES = 16  # one second of audio, cycled, so inputs are not one buffe
 TONE_HZ = 440.0
 TONE_AMPLITUDE = 0.5  # half of full scale
 NOISE_AMPLITUDE = 0.01  # about -40 dB below full scale
+# Processing times handed to the histogram: spread over the buckets a frame's
+# decode, process and encode usually lands in.
+HISTOGRAM_NS = tuple(round(ns) for ns in np.geomspace(2_000, 50_000, DISTINCT_FRAMES))
 
 BATCHES = 100  # operations take turns batch by batch, so noise hits all alike
 CALLS_PER_BATCH = 1000
@@ -50,6 +55,8 @@ UNLIMITED = ServerConfig(
 )
 
 EMPTY = "empty call"
+LEVELS = "f32 LevelMeter.measure"
+HISTOGRAM = "DurationHistogram.add"
 HOP = "aclose_old_connections() hop"
 IN_PLACE = "close_old_connections() in place"
 
@@ -117,10 +124,20 @@ def frame_operations(fmt: SampleFormat) -> dict[str, Operation]:
         operations["f32 replace_nonfinite"] = Operation(
             protocol.replace_nonfinite, decoded
         )
+        operations.update(stats_operations(decoded))
     operations[f"{fmt.name} encode_frame"] = Operation(
         functools.partial(protocol.encode_frame, fmt=fmt), decoded
     )
     return operations
+
+
+def stats_operations(decoded: list[np.ndarray]) -> dict[str, Operation]:
+    """The two per-frame stats updates of ``SessionStats.frame_processed``, alone:
+    the level meter on a decoded block and the processing-time histogram."""
+    return {
+        LEVELS: Operation(LevelMeter().measure, decoded),
+        HISTOGRAM: Operation(DurationHistogram().add, HISTOGRAM_NS),
+    }
 
 
 def empty_call(arg: object) -> None:
@@ -305,9 +322,12 @@ over {distinct_frames} distinct frames. `process_frame` is
 `AudioSession.process_frame` end to end with the echo processor, as the consumer
 calls it: a clock read, the message-rate and audio-rate checks (with limits wide
 enough that every frame passes), decode, non-finite check (f32 only), processor,
-encode, counters. The other rows are its parts on the same frames (the limit
-checks are the same for both formats); `replace_nonfinite` gets finite input, the
-usual case.
+encode, counters (the level meter and the processing-time histogram among them).
+The other rows are its parts on the same frames (the limit checks are the same for
+both formats); `replace_nonfinite` gets finite input, the usual case.
+`LevelMeter.measure` takes the decoded f32 block ({frame_samples} samples: abs-max
+and a dot product); `DurationHistogram.add` takes processing times from
+{histogram_low_us:g} to {histogram_high_us:g} µs, one per call.
 
 {frame_table}
 
@@ -322,6 +342,7 @@ before reading much into a difference under 2x.
 
 A whole frame takes {f32_frame:.1f} µs in f32 and {s16_frame:.1f} µs in s16
 (medians): at most {max_budget:.3f}% of the {frame_ms} ms of audio it carries.
+Of that, the level meter and the histogram take {stats_us:.2f} µs together.
 
 ## The per-message hop
 
@@ -367,6 +388,9 @@ def render_doc(
         f32_frame=f32_frame,
         s16_frame=s16_frame,
         max_budget=100 * max(f32_frame, s16_frame) / (FRAME_MS * 1000),
+        histogram_low_us=min(HISTOGRAM_NS) / 1000,
+        histogram_high_us=max(HISTOGRAM_NS) / 1000,
+        stats_us=by_name[LEVELS] + by_name[HISTOGRAM],
         hop_table=markdown_table(hop),
         ratio_f32=ratio["f32"],
         ratio_s16=ratio["s16"],

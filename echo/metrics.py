@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import logging
 import os
 import socket
@@ -23,7 +22,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -36,6 +34,50 @@ logger = logging.getLogger(__name__)
 # Final rows kept while the database is down; beyond this the oldest are dropped
 # (and counted), so an outage cannot grow the process without bound.
 MAX_UNSAVED_FINAL_ROWS = 100_000
+# Sessions whose rows are built in one go before frames get their turn again.
+COLLECT_CHUNK = 50
+
+# The columns of SessionRecord that a row fills, in order (the user is looked up
+# on the flusher's thread). Rows are plain tuples, not dicts or model instances:
+# a flush of 1,000 rows through the ORM allocates enough objects to set off
+# full garbage collections, which under 1,000 open connections stop every thread,
+# the event loop's included, for ~100 ms (docs/metrics-flush.md).
+RECORD_FIELDS = (
+    "uuid",
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+    "rate",
+    "format",
+    "processor",
+    "frames_in",
+    "frames_out",
+    "bytes_in",
+    "bytes_out",
+    "audio_seconds",
+    "bad_frames",
+    "nonfinite_samples",
+    "rate_limited_frames",
+    "errors",
+    "peak_dbfs",
+    "rms_dbfs",
+    "proc_us_mean",
+    "proc_us_p99",
+    "proc_us_max",
+    "client_rtt_ms_p50",
+    "client_rtt_ms_p95",
+    "client_buffered_ms",
+    "client_underruns",
+    "client_overruns",
+    "ended_by",
+    "close_code",
+    "close_error",
+    "worker_host",
+    "worker_pid",
+    "client_ip",
+)
+Row = tuple[tuple, str | None]  # RECORD_FIELDS values, browser session key
+WORKER_HOST = socket.gethostname()
 
 
 @dataclass(eq=False, slots=True)
@@ -78,58 +120,55 @@ class SessionRecorder:
             self.ended_at,
         )
 
-    def row(self, now: datetime) -> dict[str, Any]:
-        """The record's fields as of ``now`` (or as of its end)."""
+    def row(self, now: datetime) -> Row:
+        """The record as of ``now`` (or as of its end): values in RECORD_FIELDS
+        order, and the browser session whose user to look up on a first write."""
         session, stats = self.session, self.session.stats
-        client = session.client_stats
-        row = {
-            "uuid": session.id,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "duration_seconds": (
-                (self.ended_at or now) - self.started_at
-            ).total_seconds(),
-            "rate": session.params.rate,
-            "format": session.params.format.name,
-            "processor": session.params.processor,
-            "frames_in": stats.frames_in,
-            "frames_out": stats.frames_out,
-            "bytes_in": stats.bytes_in,
-            "bytes_out": stats.bytes_out,
-            "audio_seconds": stats.samples_in / session.params.rate,
-            "bad_frames": stats.bad_frames,
-            "nonfinite_samples": stats.nonfinite_samples,
-            "rate_limited_frames": stats.rate_limited_frames,
-            "errors": stats.errors,
-            "peak_dbfs": stats.levels.peak_dbfs,
-            "rms_dbfs": stats.levels.rms_dbfs,
-            "proc_us_mean": stats.proc_us_mean,
-            "proc_us_p99": stats.proc_us_p99,
-            "proc_us_max": stats.proc_us_max,
-            "client_rtt_ms_p50": client.get("rtt_ms_p50"),
-            "client_rtt_ms_p95": client.get("rtt_ms_p95"),
-            "client_buffered_ms": client.get("buffered_ms"),
-            "client_underruns": client.get("underruns"),
-            "client_overruns": client.get("overruns"),
-            "ended_by": self.ended_by,
-            "close_code": self.close_code,
-            "close_error": self.close_error,
-            "worker_host": WORKER_HOST,
-            "worker_pid": os.getpid(),
-            "client_ip": self.client_ip,
-        }
-        if self.written is None and self.session_key:
-            row["session_key"] = self.session_key
-        return row
+        params, client, levels = session.params, session.client_stats, stats.levels
+        values = (
+            session.id,
+            self.started_at,
+            self.ended_at,
+            ((self.ended_at or now) - self.started_at).total_seconds(),
+            params.rate,
+            params.format.name,
+            params.processor,
+            stats.frames_in,
+            stats.frames_out,
+            stats.bytes_in,
+            stats.bytes_out,
+            stats.samples_in / params.rate,
+            stats.bad_frames,
+            stats.nonfinite_samples,
+            stats.rate_limited_frames,
+            stats.errors,
+            levels.peak_dbfs,
+            levels.rms_dbfs,
+            stats.proc_us_mean,
+            stats.proc_us_p99,
+            stats.proc_us_max,
+            client.get("rtt_ms_p50"),
+            client.get("rtt_ms_p95"),
+            client.get("buffered_ms"),
+            client.get("underruns"),
+            client.get("overruns"),
+            self.ended_by,
+            self.close_code,
+            self.close_error,
+            WORKER_HOST,
+            os.getpid(),  # read each time: a server may fork after import
+            self.client_ip,
+        )
+        return values, self.session_key if self.written is None else None
 
 
 class MetricsFlusher:
     """Keeps this process's session records and writes them on a timer."""
 
-    def __init__(self, save: Callable[[list[dict[str, Any]]], None]) -> None:
+    def __init__(self, save: Callable[[list[Row]], None]) -> None:
         self.save = save  # blocking; runs on the flusher's thread
         self.open: set[SessionRecorder] = set()
-        self.final_rows: dict[str, dict[str, Any]] = {}  # ended, not yet written
+        self.final_rows: dict[str, Row] = {}  # by session id: ended, not yet written
         self.failing = False  # the last write failed (logged once per outage)
         self.dropped = 0  # final rows given up during a long outage
         # The latest successful write: rows, and milliseconds spent building them on
@@ -137,7 +176,7 @@ class MetricsFlusher:
         self.last_flush = {"rows": 0, "collect_ms": 0.0, "write_ms": 0.0}
         self._executor: ThreadPoolExecutor | None = None
         self._timer: asyncio.Task | None = None
-        self._writing: asyncio.Future | None = None
+        self._one_at_a_time = asyncio.Lock()
 
     def track(
         self,
@@ -163,8 +202,8 @@ class MetricsFlusher:
         recorder.ended_at = timezone.now()
         self._keep_final(recorder.row(recorder.ended_at))
 
-    def _keep_final(self, row: dict[str, Any]) -> None:
-        self.final_rows[row["uuid"]] = row
+    def _keep_final(self, row: Row) -> None:
+        self.final_rows[row[0][0]] = row
         if len(self.final_rows) > MAX_UNSAVED_FINAL_ROWS:
             del self.final_rows[next(iter(self.final_rows))]  # the oldest
             if not self.dropped:
@@ -177,25 +216,37 @@ class MetricsFlusher:
 
     async def flush(self) -> int:
         """Write every session that is new or changed now; the number of rows."""
-        while self._writing is not None:  # one write at a time, in order
-            with contextlib.suppress(Exception):  # its own flush() reports it
-                await asyncio.shield(self._writing)
-        started = time.perf_counter()
+        async with self._one_at_a_time:  # rows reach the database in order
+            return await self._flush()
+
+    async def _flush(self) -> int:
         now = timezone.now()
-        changed = [(r, r.activity()) for r in self.open]
-        changed = [(r, key) for r, key in changed if key != r.written]
-        finals = list(self.final_rows.items())
-        rows = [r.row(now) for r, _ in changed] + [row for _, row in finals]
+        rows: list[Row] = []
+        changed: list[tuple[SessionRecorder, tuple]] = []
+        collect_seconds = 0.0
+        recorders = list(self.open)
+        for start in range(0, len(recorders), COLLECT_CHUNK):
+            began = time.perf_counter()
+            for recorder in recorders[start : start + COLLECT_CHUNK]:
+                key = recorder.activity()
+                if key != recorder.written:
+                    rows.append(recorder.row(now))
+                    changed.append((recorder, key))
+            collect_seconds += time.perf_counter() - began
+            await asyncio.sleep(0)  # frames that arrived meanwhile go first
+        finals = list(self.final_rows.items())  # after: an end just handed over wins
+        rows += [row for _, row in finals]
         if not rows:
             return 0
         collected = time.perf_counter()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="wsaudio-metrics")
-        self._writing = asyncio.get_running_loop().run_in_executor(
+        writing = asyncio.get_running_loop().run_in_executor(
             self._executor, self._save_in_thread, rows
         )
         try:
-            await asyncio.shield(self._writing)
+            # Shielded: a cancelled flush leaves its write to finish, not half-known.
+            await asyncio.shield(writing)
         except Exception:
             if not self.failing:
                 logger.exception(
@@ -206,11 +257,9 @@ class MetricsFlusher:
                 )
             self.failing = True
             return 0
-        finally:
-            self._writing = None
         self.last_flush = {
             "rows": len(rows),
-            "collect_ms": round((collected - started) * 1000, 3),
+            "collect_ms": round(collect_seconds * 1000, 3),
             "write_ms": round((time.perf_counter() - collected) * 1000, 3),
         }
         for recorder, key in changed:
@@ -223,7 +272,7 @@ class MetricsFlusher:
             logger.warning("metrics: the database takes records again")
         return len(rows)
 
-    def _save_in_thread(self, rows: list[dict[str, Any]]) -> None:
+    def _save_in_thread(self, rows: list[Row]) -> None:
         close_old_connections()  # drop a connection broken by an earlier failure
         try:
             self.save(rows)
@@ -270,13 +319,12 @@ class MetricsFlusher:
             self._executor = None
 
 
-def save_records(rows: list[dict[str, Any]]) -> None:
+def save_records(rows: list[Row]) -> None:
     from .services import session_records_save  # models load after app setup
 
     session_records_save(rows=rows)
 
 
-WORKER_HOST = socket.gethostname()
 FLUSHER = MetricsFlusher(save_records)
 atexit.register(lambda: FLUSHER.write_remaining())
 

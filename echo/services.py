@@ -6,43 +6,59 @@ and never on Channels' shared sync thread.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import import_module
-from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 
+from .metrics import RECORD_FIELDS, Row
 from .models import SessionRecord
 
-# Everything but the key and who the session belonged to, which are set once.
-UPDATED_FIELDS = [
-    field.name
-    for field in SessionRecord._meta.concrete_fields
-    if field.name not in ("uuid", "user")
-]
+# Fields whose Python values the database driver cannot take as they are.
+_CONVERTED = ("uuid", "started_at", "ended_at", "client_ip")
 
 
-def session_records_save(*, rows: list[dict[str, Any]]) -> None:
+def session_records_save(*, rows: list[Row]) -> None:
     """Create or update one record per row, all in one transaction.
 
-    A row with a ``session_key`` (the browser's Django session cookie) is the
-    session's first write: its user, if one is logged in, is looked up now.
+    One upsert statement run for every row (``executemany``): the bulk write of
+    ``bulk_create(update_conflicts=True)``, without building a model instance and
+    its SQL per row (see echo.metrics.RECORD_FIELDS for why that matters). A row
+    with a browser session key is a first write: its user, if one is logged in to
+    the site, is looked up now; later writes leave the user as it is.
     """
-    records = []
-    for row in rows:
-        fields = dict(row)
-        if session_key := fields.pop("session_key", None):
-            fields["user_id"] = _logged_in_user_id(session_key)
-        records.append(SessionRecord(**fields))
-    with transaction.atomic():
-        SessionRecord.objects.bulk_create(
-            records,
-            update_conflicts=True,
-            unique_fields=["uuid"],
-            update_fields=UPDATED_FIELDS,
-        )
+    fields = SessionRecord._meta
+    conversions = [
+        (RECORD_FIELDS.index(name), fields.get_field(name)) for name in _CONVERTED
+    ]
+    params = []
+    for values, session_key in rows:
+        values = list(values)
+        for index, field in conversions:
+            values[index] = field.get_db_prep_save(values[index], connection)
+        values.append(_logged_in_user_id(session_key) if session_key else None)
+        params.append(values)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_upsert_sql(connection.vendor), params)
+
+
+@cache
+def _upsert_sql(vendor: str) -> str:
+    """INSERT ... ON CONFLICT (uuid) DO UPDATE, as SQLite and PostgreSQL spell it."""
+    quote = connection.ops.quote_name
+    fields = SessionRecord._meta
+    columns = [fields.get_field(name).column for name in RECORD_FIELDS]
+    columns.append(fields.get_field("user").column)
+    updated = [quote(column) for column in columns[1:-1]]  # not the key, not the user
+    return (
+        f"INSERT INTO {quote(fields.db_table)} ({', '.join(map(quote, columns))}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({quote(columns[0])}) DO UPDATE SET "
+        + ", ".join(f"{column} = EXCLUDED.{column}" for column in updated)
+    )
 
 
 def _logged_in_user_id(session_key: str) -> int | None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -49,10 +50,7 @@ class DurationHistogram:
         if not self.total:
             return 0
         rank = max(1, math.ceil(fraction * self.total))
-        index, seen = 0, self.counts[0]
-        while seen < rank:
-            index += 1
-            seen += self.counts[index]
+        index = bisect_left(list(accumulate(self.counts)), rank)
         if index == len(BUCKET_EDGES_NS):
             return self.largest_ns
         return min(BUCKET_EDGES_NS[index], self.largest_ns)
