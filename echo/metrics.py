@@ -3,17 +3,20 @@
 The audio path only counts (echo.stats). The consumer registers a session when it
 sends ``ready`` and hands over the session's end when it closes; everything else
 happens here on a timer: every ``WSAUDIO_METRICS_FLUSH_SECONDS`` the rows of the
-sessions that are new or changed are built on the event loop (a few microseconds
-each, from counters only the loop touches), then written in one transaction on a
-thread of the flusher's own. So a slow or failing database never delays a frame,
-and never queues behind or ahead of Channels' shared sync thread. A failed write is
-logged once and retried, with every row it held, at the next tick.
+sessions that are new or changed are built on the event loop (about 5 µs each,
+from counters only the loop touches, 50 sessions at a time between frames), then
+written in one transaction on a thread of the flusher's own. So a slow or failing
+database never delays a frame, and never queues behind or ahead of Channels'
+shared sync thread. A failed write is logged once and retried, with every row it
+held, at the next tick.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import ipaddress
 import logging
 import os
 import socket
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import DataError, IntegrityError, close_old_connections, connections
 from django.utils import timezone
 
 from .session import AudioSession
@@ -198,6 +201,8 @@ class MetricsFlusher:
             return
         self.open.remove(recorder)
         if not recorder.ended_by:
+            if not (type(disconnect_code) is int and 0 <= disconnect_code <= 0xFFFF):
+                disconnect_code = None  # not a WebSocket close code
             recorder.ended_by, recorder.close_code = "client", disconnect_code
         recorder.ended_at = timezone.now()
         self._keep_final(recorder.row(recorder.ended_at))
@@ -215,7 +220,7 @@ class MetricsFlusher:
             self.dropped += 1
 
     async def flush(self) -> int:
-        """Write every session that is new or changed now; the number of rows."""
+        """Write every session that is new or changed now; the rows written."""
         async with self._one_at_a_time:  # rows reach the database in order
             return await self._flush()
 
@@ -246,7 +251,7 @@ class MetricsFlusher:
         )
         try:
             # Shielded: a cancelled flush leaves its write to finish, not half-known.
-            await asyncio.shield(writing)
+            written = await asyncio.shield(writing)
         except Exception:
             if not self.failing:
                 logger.exception(
@@ -258,7 +263,7 @@ class MetricsFlusher:
             self.failing = True
             return 0
         self.last_flush = {
-            "rows": len(rows),
+            "rows": written,
             "collect_ms": round(collect_seconds * 1000, 3),
             "write_ms": round((time.perf_counter() - collected) * 1000, 3),
         }
@@ -270,12 +275,25 @@ class MetricsFlusher:
         if self.failing:
             self.failing = False
             logger.warning("metrics: the database takes records again")
-        return len(rows)
+        return written
 
-    def _save_in_thread(self, rows: list[Row]) -> None:
+    def _save_in_thread(self, rows: list[Row]) -> int:
+        """Write ``rows``; the number written."""
         close_old_connections()  # drop a connection broken by an earlier failure
         try:
             self.save(rows)
+            return len(rows)
+        except (DataError, IntegrityError):
+            # A row the database refuses must not hold back every other forever:
+            # write them one by one and give up only on the refused ones.
+            written = 0
+            for row in rows:
+                try:
+                    self.save([row])
+                    written += 1
+                except (DataError, IntegrityError):
+                    logger.exception("metrics: record %s refused; dropped", row[0][0])
+            return written
         finally:
             close_old_connections()
 
@@ -334,8 +352,12 @@ def record_session(session: AudioSession, scope: dict) -> SessionRecorder | None
     if not settings.WSAUDIO_STORE_METRICS:
         return None
     client = scope.get("client")
+    client_ip = None
+    if client and settings.WSAUDIO_STORE_CLIENT_IP:
+        with contextlib.suppress(ValueError):  # a Unix socket's name, say
+            client_ip = str(ipaddress.ip_address(client[0]))
     return FLUSHER.track(
         session,
-        client_ip=client[0] if client and settings.WSAUDIO_STORE_CLIENT_IP else None,
+        client_ip=client_ip,
         session_key=scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME),
     )

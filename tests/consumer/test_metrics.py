@@ -267,3 +267,29 @@ async def test_a_long_outage_keeps_only_the_newest_records_in_memory(
     assert sorted(str(uuid) for uuid in kept) == sorted(sessions[1:])
     assert flusher.dropped == 1
     assert "dropping the oldest unsaved records" in caplog.text
+
+
+async def test_a_record_the_database_refuses_is_dropped_alone(flusher, caplog):
+    async with open_session() as (_, good):
+        pass
+    async with open_session() as (_, bad):
+        (recorder,) = flusher.open
+        recorder.server_closed(-1, "bad_frame")  # breaks the close code's CHECK
+    assert await flusher.flush() == 1  # both tried, in one go and then alone
+    assert [
+        str(uuid) async for uuid in SessionRecord.objects.values_list("uuid", flat=True)
+    ] == [good["session"]]
+    assert f"record {bad['session']} refused; dropped" in caplog.text
+    assert not flusher.failing and not flusher.final_rows
+
+
+async def test_a_disconnect_code_outside_websocket_codes_is_kept_as_none(flusher):
+    comm = WebsocketCommunicator(application, f"/ws/echo/{RATE}/")
+    await comm.connect()
+    ready = await comm.receive_json_from()
+    await comm.disconnect(code=70000)
+    await flusher.flush()
+    assert ((await record(ready)).ended_by, (await record(ready)).close_code) == (
+        "client",
+        None,
+    )
