@@ -1,320 +1,147 @@
 """Measure what session records cost a server holding 1,000 live audio sessions.
 
 Run from the project root: ``.venv/bin/python bench/metrics_flush.py [--write]``
-(``--no-postgres`` skips PostgreSQL). With ``--write`` the run regenerates
-docs/metrics-flush.md, which this script owns.
-
-A real daphne process, pinned to CPU 0, serves 1,000 sessions that each send one
-frame a second, plus one probe stream at real time whose round trips are timed;
-this process drives them from CPU 1. Each database is measured twice with the same
-load: session records on, then off.
+(``--no-postgres`` skips PostgreSQL); ``--write`` regenerates docs/metrics-flush.md,
+which says what the run does.
 """
-
-from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import gc
 import json
+import math
 import os
-import platform
 import re
 import resource
-import secrets
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import psycopg
 import websockets
-from psycopg import sql
 
-# echo/ lives at the project root, one level up.
+# bench/, echo/ and tests/ live at the project root, one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from echo.protocol import MAX_MESSAGE_BYTES
+from bench.environment import describe_environment, markdown_table, page_header, reflow
+from tests.live.server import LiveServer, is_postgres, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "metrics-flush.md"
-COMMAND = ".venv/bin/python bench/metrics_flush.py --write"
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
-
-SERVER_CPU = 0
-LOAD_CPU = 1
+SERVER_CPU, LOAD_CPU = 0, 1
 SESSIONS = 1000
 CONNECT_BATCH = 100  # sessions opened together
-MAX_SESSIONS = 2000  # the server's WSAUDIO_MAX_SESSIONS: room for all of them
-FLUSH_SECONDS = 5
+SERVER_ENV = {
+    "WSAUDIO_MAX_SESSIONS": "2000",  # room for all of them
+    "WSAUDIO_METRICS_FLUSH_SECONDS": "5",
+}
 RATE = 16384
-FRAME_SAMPLES = 1024  # 62.5 ms of audio
+FRAME_SAMPLES = 1024
 PROBE_FPS = RATE // FRAME_SAMPLES  # real time: 16 frames a second
-FRAME_MS = 1000 * FRAME_SAMPLES / RATE
-LOAD_INTERVAL_S = 1.0  # each load session sends one frame a second
-DISTINCT_FRAMES = 16
+FRAME_MS = 1000 * FRAME_SAMPLES / RATE  # 62.5 ms of audio a frame
+# 16 distinct frames of finite f32 samples: the echo returns them byte for byte.
+BLOCKS = np.random.default_rng(0).uniform(-0.5, 0.5, (16, FRAME_SAMPLES))
+FRAMES = [block.astype("<f4").tobytes() for block in BLOCKS]
 WARMUP_S = 3.0  # every load session has sent before the window opens
 MEASURE_S = 40.0  # about 8 flushes
 NEAR_FLUSH_S = 0.3  # probe frames sent this soon after a flush started
 POLL_S = 1.0  # /api/info/ polling period
 REPLY_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 120.0  # for all sessions together
-STARTUP_SECONDS = 30
 CLOSE_TIMEOUT_S = 20.0
-LOG_TAIL_LINES = 20
-
-# What `make run` passes (the Makefile's DAPHNE_FLAGS).
-DAPHNE_FLAGS = (
-    f"--websocket-max-message-size {MAX_MESSAGE_BYTES} "
-    f"--websocket-max-frame-size {MAX_MESSAGE_BYTES} --websocket_timeout -1"
-).split()
-LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
-PROBLEM = re.compile(r"\b(ERROR|CRITICAL|WARNING)\b|Traceback")
-
-
-@dataclass
-class Server:
-    """One daphne process and the file it logs to."""
-
-    process: subprocess.Popen
-    port: int
-    log: Path
-
-
-@dataclass
-class Flush:
-    """One successful flush as /api/info/ reported it, and when it started."""
-
-    rows: int
-    collect_ms: float
-    write_ms: float
-    started: float | None  # Unix time; None when it could not be read back
-
-
-@dataclass
-class Tally:
-    """Replies of the load sessions, counted on the load generator's loop."""
-
-    sent: int = 0
-    echoed: int = 0
-    mismatched: int = 0
-    lost: int = 0
+DRAIN_S = 30.0  # everything is done well within this after the window closes
+FLUSH_START = (
+    "SELECT max({epoch} + duration_seconds) FROM echo_sessionrecord"
+    " WHERE ended_at IS NULL"
+)
+PROBLEM = re.compile(r"^.*(?:\b(?:ERROR|CRITICAL|WARNING)\b|Traceback).*$", re.M)
 
 
 @dataclass
 class Run:
-    """What one server run under load measured."""
+    """What one server under the load measured."""
 
     database: str
     records: bool
     window: tuple[float, float] = (0.0, 0.0)  # Unix times of the measuring window
     probe: list[tuple[float, float]] = field(default_factory=list)  # (sent, RTT ms)
-    probe_lost: int = 0
-    probe_mismatched: int = 0
-    load: Tally = field(default_factory=Tally)
+    flushes: list[dict] = field(default_factory=list)  # last_flush, with "started"
+    lost: int = 0  # replies that never came, load and probe together
+    mismatched: int = 0  # replies not byte-identical to their frame
     cpu_percent: float = 0.0
-    flushes: list[Flush] = field(default_factory=list)
-    failing_seen: bool = False
-    log_problems: list[str] = field(default_factory=list)
-    connect_s: float = 0.0
 
-    def in_window(self, sent: float) -> bool:
-        return self.window[0] <= sent < self.window[1]
+    def in_window(self, moment: float) -> bool:
+        return self.window[0] <= moment < self.window[1]
 
-    @property
-    def window_flushes(self) -> list[Flush]:
-        """Flushes that started inside the measuring window (or may have)."""
+    def rtts(self, near_flush: bool | None = None) -> list[float]:
+        """Probe round trips in the window: all (None), or only those of frames sent
+        within NEAR_FLUSH_S after a flush started (True), or only the rest (False)."""
+        starts = [flush["started"] for flush in self.flushes]
         return [
-            f for f in self.flushes if f.started is None or self.in_window(f.started)
+            rtt
+            for sent, rtt in self.probe
+            if self.in_window(sent)
+            and near_flush in (None, any(0 <= sent - s < NEAR_FLUSH_S for s in starts))
         ]
 
-    @property
-    def lost(self) -> int:
-        return self.load.lost + self.probe_lost
 
-    @property
-    def mismatched(self) -> int:
-        return self.load.mismatched + self.probe_mismatched
+def flush_start(database_url: str) -> float | None:
+    """When the latest committed flush started, as Unix time.
+
+    Every row a flush writes has ``duration_seconds`` measured up to the one clock
+    reading the flush takes first, so the largest started_at + duration_seconds
+    over the open sessions is that reading exactly. (SQLite holds Django's UTC
+    text: its Julian day less the epoch's, in seconds.)
+    """
+    if is_postgres(database_url):
+        epoch = "extract(epoch FROM started_at)"
+        db = psycopg.connect(database_url, connect_timeout=5)
+    else:
+        epoch = "(julianday(started_at) - 2440587.5) * 86400"
+        path = database_url.removeprefix("sqlite:///")
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    with closing(db):
+        (started,) = db.execute(FLUSH_START.format(epoch=epoch)).fetchone()
+    return None if started is None else float(started)
 
 
-# ---------------------------------------------------------------- the process
-
-
-def raise_open_file_limit() -> int:
-    """2,000 sockets between us and the server: take the hard limit (the server
-    inherits it)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
-
-
-def pin_load_generator() -> bool:
-    """Keep the load generator off the server's CPU; False when there is no CPU 1."""
-    if {SERVER_CPU, LOAD_CPU} <= os.sched_getaffinity(0):
-        os.sched_setaffinity(0, {LOAD_CPU})
-        return True
-    return False
+async def poll_flushes(server: LiveServer, polls: int, run: Run) -> None:
+    """Every POLL_S, ``polls`` times: keep each new last_flush of /api/info/ with
+    the time it started, read back from the database."""
+    url, seen = f"{server.http_url}/api/info/", None
+    for _ in range(polls):
+        get = asyncio.to_thread(urllib.request.urlopen, url, timeout=REPLY_TIMEOUT_S)
+        with await get as response:
+            flush = json.load(response)["metrics"]["last_flush"]
+        if run.records and flush["rows"] and flush != seen:
+            seen = flush
+            database = server.env["DATABASE_URL"]
+            if (started := await asyncio.to_thread(flush_start, database)) is not None:
+                run.flushes.append({**flush, "started": started})
+        await asyncio.sleep(POLL_S)
 
 
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time the process has used so far."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat.rsplit(")", 1)[1].split()  # the name may hold spaces
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-# ---------------------------------------------------------------- databases
-
-
-@contextmanager
-def sqlite_database(workdir: Path) -> Iterator[str]:
-    yield f"sqlite:///{workdir / 'db.sqlite3'}"
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A new database beside ``admin_url``'s, dropped afterwards whatever happens."""
-    name = f"wsaudio_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            drop = sql.SQL("DROP DATABASE {} WITH (FORCE)")
-            admin.execute(drop.format(sql.Identifier(name)))
-
-
-def flush_start_reader(database_url: str) -> Callable[[], float | None]:
-    """A function returning when the latest committed flush started (Unix time).
-
-    Every row a flush writes has ``duration_seconds`` measured up to the one clock
-    reading the flush takes first, so started_at + duration_seconds, at its largest
-    over the open sessions, is that reading exactly: no polling guesswork.
-    """
-    if urlsplit(database_url).scheme.startswith("postgres"):
-        query = (
-            "SELECT max(extract(epoch FROM started_at) + duration_seconds) "
-            "FROM echo_sessionrecord WHERE ended_at IS NULL"
-        )
-
-        def read_postgres() -> float | None:
-            with psycopg.connect(database_url) as connection:
-                (latest,) = connection.execute(query).fetchone()
-            return None if latest is None else float(latest)
-
-        return read_postgres
-    path = database_url.removeprefix("sqlite:///")
-
-    def read_sqlite() -> float | None:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            rows = connection.execute(
-                "SELECT started_at, duration_seconds FROM echo_sessionrecord "
-                "WHERE ended_at IS NULL"
-            ).fetchall()
-        finally:
-            connection.close()
-        ends = [parse_utc(started).timestamp() + seconds for started, seconds in rows]
-        return max(ends, default=None)
-
-    return read_sqlite
-
-
-def parse_utc(text: str) -> dt.datetime:
-    """A datetime as Django stores it in SQLite: UTC, without an offset."""
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-def postgres_version(admin_url: str) -> str:
-    with psycopg.connect(admin_url) as connection:
-        return connection.execute("SHOW server_version").fetchone()[0].split()[0]
-
-
-# ---------------------------------------------------------------- the server
-
-
-def migrated_env(workdir: Path, database_url: str) -> dict[str, str]:
-    """Environment for servers on ``database_url``, migrated, static files built."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_STATIC_ROOT": str(workdir / "static"),
-        "DJANGO_SECRET_KEY": "benchmark-only-not-secret-0123456789-abcdefghijklmn",
-        "PYTHONUNBUFFERED": "1",
-        "WSAUDIO_MAX_SESSIONS": str(MAX_SESSIONS),
-        "WSAUDIO_METRICS_FLUSH_SECONDS": str(FLUSH_SECONDS),
-    }
-    env.pop("WSAUDIO_MAX_MESSAGES_PER_SECOND", None)  # the default
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command, "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-    return env
-
-
-def start_server(env: dict[str, str], log: Path) -> Server:
-    """Start daphne on CPU 0 and port 0; wait until it says which port it got."""
-    command = ["taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "daphne"]
-    command += [*DAPHNE_FLAGS, "-b", "127.0.0.1", "-p", "0"]
-    command += ["wsaudio_site.asgi:application"]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if match := LISTENING.search(log.read_text(errors="replace")):
-            return Server(process, int(match.group(1)), log)
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    stop_server(process)
-    raise RuntimeError(f"daphne did not start:\n{log.read_text(errors='replace')}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    """SIGTERM, as a deployment stops it (the records of open sessions get
-    written at exit); kill if it does not go."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def log_problems(log: Path) -> list[str]:
-    """Lines of the server's log at WARNING or above, and tracebacks."""
-    lines = log.read_text(errors="replace").splitlines()
-    return [line for line in lines if PROBLEM.search(line)]
-
-
-# ---------------------------------------------------------------- the load
-
-
-def echo_frames() -> list[bytes]:
-    """Distinct f32 frames of finite samples: the echo returns them byte for byte."""
-    rng = np.random.default_rng(0)
-    blocks = rng.uniform(-0.5, 0.5, (DISTINCT_FRAMES, FRAME_SAMPLES))
-    return [block.astype("<f4").tobytes() for block in blocks]
+async def server_cpu(pid: int, start: float, stop: float) -> float:
+    """The server's CPU use between two loop times, in % of one CPU."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(start - loop.time())
+    used, began = cpu_seconds(pid), loop.time()
+    await asyncio.sleep(stop - loop.time())
+    return 100 * (cpu_seconds(pid) - used) / (loop.time() - began)
 
 
 async def open_session(url: str) -> websockets.ClientConnection:
@@ -328,610 +155,88 @@ async def open_session(url: str) -> websockets.ClientConnection:
     return ws
 
 
-async def open_sessions(url: str, count: int) -> list[websockets.ClientConnection]:
-    """``count`` sessions, opened ``CONNECT_BATCH`` at a time."""
-    sessions: list[websockets.ClientConnection] = []
-    for first in range(0, count, CONNECT_BATCH):
-        batch = range(first, min(first + CONNECT_BATCH, count))
-        sessions += await asyncio.gather(*(open_session(url) for _ in batch))
-    return sessions
-
-
-def settle_garbage_collector() -> None:
-    """Move the load generator's 1,000 connections out of the collector's sight,
-    so a full collection of ours never shows up as a slow round trip."""
-    gc.collect()
-    gc.freeze()
-
-
-async def close_sessions(sessions: list[websockets.ClientConnection]) -> None:
-    closing = asyncio.gather(*(ws.close() for ws in sessions), return_exceptions=True)
-    try:
-        await asyncio.wait_for(closing, CLOSE_TIMEOUT_S)
-    except TimeoutError:
-        pass  # the server's SIGTERM ends what is left
-
-
-async def drive_load_session(
-    ws: websockets.ClientConnection,
-    phase: float,
-    start: float,
-    stop: float,
-    frames: list[bytes],
-    tally: Tally,
-) -> None:
-    """One frame a second at ``start + phase + k``, each reply checked; a session
-    whose reply is lost stops there (its later frames would be misattributed)."""
+async def stream(ws, at: float, stop: float, fps: int, run: Run, timed=False) -> None:
+    """``fps`` frames a second from loop time ``at`` until ``stop``, on a fixed
+    schedule whatever the replies do; each reply checked against its frame, in
+    order, and ``timed`` for the probe."""
     loop = asyncio.get_running_loop()
-    for k in range(int((stop - start) / LOAD_INTERVAL_S) + 1):
-        deadline = start + phase + k * LOAD_INTERVAL_S
-        if deadline >= stop:
-            return
-        await asyncio.sleep(deadline - loop.time())
-        frame = frames[k % len(frames)]
-        tally.sent += 1
+    count = math.ceil((stop - at) * fps)
+    pending: deque[tuple[float, float, bytes]] = deque()
+
+    async def send() -> None:
+        for k in range(count):
+            await asyncio.sleep(at + k / fps - loop.time())
+            frame = FRAMES[k % len(FRAMES)]
+            pending.append((time.time(), time.perf_counter(), frame))
+            try:
+                await ws.send(frame)
+            except websockets.ConnectionClosed:
+                return
+
+    sender = asyncio.create_task(send())
+    for _ in range(count):
         try:
-            await ws.send(frame)
             reply = await asyncio.wait_for(ws.recv(), REPLY_TIMEOUT_S)
         except (TimeoutError, websockets.ConnectionClosed):
-            tally.lost += 1
-            return
-        if reply == frame:
-            tally.echoed += 1
-        else:
-            tally.mismatched += 1
+            break
+        sent_at, sent, frame = pending.popleft()
+        if timed:
+            run.probe.append((sent_at, 1000 * (time.perf_counter() - sent)))
+        run.mismatched += reply != frame
+    await sender
+    run.lost += len(pending)  # frames with no reply within REPLY_TIMEOUT_S
 
 
-@dataclass
-class Probe:
-    """The real-time stream: send times and round trips of its frames."""
-
-    ws: websockets.ClientConnection
-    frames: list[bytes]
-    pending: deque[tuple[float, float, bytes]] = field(default_factory=deque)
-    rtts: list[tuple[float, float]] = field(default_factory=list)
-    mismatched: int = 0
-    lost: int = 0
-
-    async def send(self, start: float, stop: float) -> None:
-        """16 frames a second on a fixed schedule, whatever the replies do."""
-        loop = asyncio.get_running_loop()
-        for k in range(int((stop - start) * PROBE_FPS) + 1):
-            deadline = start + k / PROBE_FPS
-            if deadline >= stop:
-                return
-            await asyncio.sleep(deadline - loop.time())
-            frame = self.frames[k % len(self.frames)]
-            self.pending.append((time.time(), time.perf_counter(), frame))
-            await self.ws.send(frame)
-
-    async def receive(self, sender: asyncio.Task, most: int) -> None:
-        """Time each reply against its frame, in order, until the sender is done
-        and every frame is answered (or lost: no reply within the timeout)."""
-        for _ in range(most):
-            if sender.done() and not self.pending:
-                return
-            try:
-                reply = await asyncio.wait_for(self.ws.recv(), REPLY_TIMEOUT_S)
-            except (TimeoutError, websockets.ConnectionClosed):
-                break
-            received = time.perf_counter()
-            sent_at, sent, frame = self.pending.popleft()
-            self.rtts.append((sent_at, (received - sent) * 1000))
-            self.mismatched += reply != frame
-        self.lost += len(self.pending)
-
-    async def run(self, start: float, stop: float) -> None:
-        sender = asyncio.create_task(self.send(start, stop))
-        most = int((stop - start) * PROBE_FPS) + 2
-        await asyncio.gather(sender, self.receive(sender, most))
-
-
-def fetch_info(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=REPLY_TIMEOUT_S) as response:
-        return json.loads(response.read())
-
-
-async def poll_flushes(
-    server: Server,
-    stop: float,
-    read_flush_start: Callable[[], float | None] | None,
-    run: Run,
-) -> None:
-    """Every second until ``stop``: note each new ``last_flush`` of /api/info/
-    and, when records are on, read back from the database when it started."""
-    loop = asyncio.get_running_loop()
-    url = f"http://127.0.0.1:{server.port}/api/info/"
-    latest: dict | None = None
-    for _ in range(int((stop - loop.time()) / POLL_S) + 1):
-        metrics = (await asyncio.to_thread(fetch_info, url))["metrics"]
-        run.failing_seen |= metrics["failing"]
-        flush = metrics["last_flush"]
-        if read_flush_start is not None and flush["rows"] and flush != latest:
-            latest = flush
-            started = await asyncio.to_thread(read_flush_start)
-            rows, collect, write = (
-                flush[k] for k in ("rows", "collect_ms", "write_ms")
-            )
-            run.flushes.append(Flush(rows, collect, write, started))
-        if loop.time() + POLL_S >= stop:
-            return
-        await asyncio.sleep(POLL_S)
-
-
-async def sample_cpu(pid: int, start: float, stop: float) -> float:
-    """The server's CPU use between two loop times, in % of one CPU."""
-    loop = asyncio.get_running_loop()
-    await asyncio.sleep(start - loop.time())
-    used, began = cpu_seconds(pid), loop.time()
-    await asyncio.sleep(stop - loop.time())
-    return 100 * (cpu_seconds(pid) - used) / (loop.time() - began)
-
-
-async def drive(
-    server: Server,
-    run: Run,
-    sessions_count: int,
-    measure_s: float,
-    read_flush_start: Callable[[], float | None] | None,
-) -> None:
+async def drive(server: LiveServer, run: Run) -> None:
     """Open every session, run the load through the window, and fill in ``run``."""
     loop = asyncio.get_running_loop()
-    url = f"ws://127.0.0.1:{server.port}/ws/echo/{RATE}/"
-    frames = echo_frames()
-    began = loop.time()
-    sessions = await asyncio.wait_for(
-        open_sessions(url, sessions_count), CONNECT_TIMEOUT_S
-    )
-    probe = Probe(await open_session(url), frames)
-    run.connect_s = loop.time() - began
-    settle_garbage_collector()
+    url = f"{server.ws_url}/ws/echo/{RATE}/"
+    load: list[websockets.ClientConnection] = []
+    async with asyncio.timeout(CONNECT_TIMEOUT_S):
+        for first in range(0, SESSIONS, CONNECT_BATCH):
+            batch = range(first, min(first + CONNECT_BATCH, SESSIONS))
+            load += await asyncio.gather(*(open_session(url) for _ in batch))
+        probe = await open_session(url)
+    # Out of the collector's sight: collecting them would show as a slow round trip.
+    gc.collect()
+    gc.freeze()
+    start = loop.time() + 0.5
+    opens, closes = start + WARMUP_S, start + WARMUP_S + MEASURE_S
+    to_unix = time.time() - loop.time()
+    run.window = (opens + to_unix, closes + to_unix)
     try:
-        start = loop.time() + 0.5
-        opens, closes = start + WARMUP_S, start + WARMUP_S + measure_s
-        offset = time.time() - loop.time()  # loop time to Unix time
-        run.window = (opens + offset, closes + offset)
-        phases = [i * LOAD_INTERVAL_S / sessions_count for i in range(sessions_count)]
-        tally = Tally()
-        load = [
-            drive_load_session(ws, phase, start, closes, frames, tally)
-            for ws, phase in zip(sessions, phases, strict=True)
-        ]
-        _, cpu, _, _ = await asyncio.gather(
-            probe.run(start, closes),
-            sample_cpu(server.process.pid, opens, closes),
-            poll_flushes(server, closes + 2 * POLL_S, read_flush_start, run),
-            asyncio.gather(*load),
-        )
+        async with asyncio.timeout_at(closes + DRAIN_S):
+            run.cpu_percent, *_ = await asyncio.gather(
+                server_cpu(server.process.pid, opens, closes),
+                stream(probe, start, closes, PROBE_FPS, run, timed=True),
+                poll_flushes(server, math.ceil((closes - start) / POLL_S) + 2, run),
+                *(
+                    stream(ws, start + i / SESSIONS, closes, 1, run)
+                    for i, ws in enumerate(load)
+                ),
+            )
     finally:
-        await close_sessions([*sessions, probe.ws])
-        gc.unfreeze()  # the next run starts from a plain collector
-    run.probe = [(sent, rtt) for sent, rtt in probe.rtts if run.in_window(sent)]
-    run.probe_lost, run.probe_mismatched = probe.lost, probe.mismatched
-    run.load, run.cpu_percent = tally, cpu
+        # What has not closed by then, the server's SIGTERM ends.
+        closing_all = [asyncio.create_task(ws.close()) for ws in [*load, probe]]
+        await asyncio.wait(closing_all, timeout=CLOSE_TIMEOUT_S)
+        gc.unfreeze()
 
 
-def measure_run(
-    database: str,
-    env: dict[str, str],
-    workdir: Path,
-    records: bool,
-    args: argparse.Namespace,
-) -> Run:
-    """One server with records on or off, under the full load."""
-    log = workdir / f"daphne-{'on' if records else 'off'}.log"
-    env = {**env, "WSAUDIO_STORE_METRICS": "1" if records else "0"}
-    reader = flush_start_reader(env["DATABASE_URL"]) if records else None
+def measure(database: str, records: bool, workdir: Path) -> Run:
+    """One new server and database, records on or off, under the full load."""
     run = Run(database, records)
-    server = start_server(env, log)
-    try:
-        asyncio.run(drive(server, run, args.sessions, args.seconds, reader))
-    finally:
-        stop_server(server.process)
-        run.log_problems = log_problems(log)
+    env = {**SERVER_ENV, "WSAUDIO_STORE_METRICS": str(int(records))}
+    pinned = ("taskset", "-c", str(SERVER_CPU))
+    with running_server(workdir, command_prefix=pinned, **env) as server:
+        asyncio.run(drive(server, run))
+    print(f"{database}, records {'on' if records else 'off'}: done", flush=True)
+    if problems := PROBLEM.findall(server.output()):
+        print("The server logged:", *problems[-20:], sep="\n", flush=True)
     return run
 
 
-def measure_database(
-    database: str, database_url: str, workdir: Path, args: argparse.Namespace
-) -> list[Run]:
-    """Records on, then off, on one freshly migrated database."""
-    env = migrated_env(workdir, database_url)
-    runs = []
-    for records in (True, False):
-        run = measure_run(database, env, workdir, records, args)
-        print(summary_line(run), flush=True)
-        runs.append(run)
-    return runs
-
-
-# ---------------------------------------------------------------- reporting
-
-
-def median(values: list[float]) -> float:
-    return float(np.median(values)) if values else float("nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
-def rtt_stats(rtts: list[float]) -> tuple[int, float, float, float]:
-    """Count, p50, p99 and max of round trips in ms."""
-    return len(rtts), percentile(rtts, 50), percentile(rtts, 99), max(rtts, default=0)
-
-
-def near_flush_split(run: Run) -> tuple[list[float], list[float]] | None:
-    """Probe round trips of frames sent within NEAR_FLUSH_S after a flush started,
-    and of the rest; None when the flush starts are unknown."""
-    starts = [f.started for f in run.flushes]
-    if not starts or None in starts:
-        return None
-    near, rest = [], []
-    for sent, rtt in run.probe:
-        close = any(0 <= sent - s < NEAR_FLUSH_S for s in starts)
-        (near if close else rest).append(rtt)
-    return near, rest
-
-
-def flush_row(runs: list[Run]) -> dict[str, float | int]:
-    """Medians and maxima over the flushes of the records-on run."""
-    (on,) = [r for r in runs if r.records]
-    flushes = on.window_flushes
-    rows = [f.rows for f in flushes]
-    collect = [f.collect_ms for f in flushes]
-    write = [f.write_ms for f in flushes]
-    return {
-        "flushes": len(flushes),
-        "rows_median": median(rows),
-        "rows_max": max(rows, default=0),
-        "collect_median": median(collect),
-        "collect_max": max(collect, default=0.0),
-        "write_median": median(write),
-        "write_max": max(write, default=0.0),
-    }
-
-
-def summary_line(run: Run) -> str:
-    count, p50, p99, top = rtt_stats([rtt for _, rtt in run.probe])
-    return (
-        f"{run.database} records {'on ' if run.records else 'off'}: "
-        f"connect {run.connect_s:.1f} s, {len(run.window_flushes)} flushes, "
-        f"probe {count} frames p50 {p50:.2f} p99 {p99:.2f} max {top:.2f} ms, "
-        f"server CPU {run.cpu_percent:.1f}%, load {run.load.echoed}/"
-        f"{run.load.sent} echoed, lost {run.lost}, mismatched {run.mismatched}"
-    )
-
-
-def flush_table(by_db: dict[str, list[Run]]) -> list[list[str]]:
-    table = [
-        [
-            "database",
-            "flushes",
-            "rows median",
-            "rows max",
-            "collect ms median",
-            "collect ms max",
-            "write ms median",
-            "write ms max",
-        ]
-    ]
-    for database, runs in by_db.items():
-        f = flush_row(runs)
-        table.append(
-            [
-                database,
-                str(f["flushes"]),
-                f"{f['rows_median']:.0f}",
-                str(f["rows_max"]),
-                f"{f['collect_median']:.1f}",
-                f"{f['collect_max']:.1f}",
-                f"{f['write_median']:.1f}",
-                f"{f['write_max']:.1f}",
-            ]
-        )
-    return table
-
-
-def probe_table(by_db: dict[str, list[Run]]) -> list[list[str]]:
-    table = [
-        [
-            "database",
-            "records",
-            "probe frames",
-            "RTT p50 ms",
-            "RTT p99 ms",
-            "RTT max ms",
-            f"RTT > {FRAME_MS:g} ms",
-            "server CPU %",
-            "replies lost",
-            "mismatched",
-        ]
-    ]
-    for database, runs in by_db.items():
-        for run in runs:
-            rtts = [rtt for _, rtt in run.probe]
-            count, p50, p99, top = rtt_stats(rtts)
-            table.append(
-                [
-                    database,
-                    "on" if run.records else "off",
-                    str(count),
-                    f"{p50:.2f}",
-                    f"{p99:.2f}",
-                    f"{top:.2f}",
-                    str(late(rtts)),
-                    f"{run.cpu_percent:.1f}",
-                    str(run.lost),
-                    str(run.mismatched),
-                ]
-            )
-    return table
-
-
-def near_flush_table(by_db: dict[str, list[Run]]) -> list[list[str]]:
-    ms = f"{NEAR_FLUSH_S * 1000:.0f} ms"
-    table = [
-        [
-            "database",
-            f"frames < {ms} after a flush start",
-            "p50 ms",
-            "p99 ms",
-            "max ms",
-            "other frames",
-            "p50 ms",
-            "p99 ms",
-            "max ms",
-        ]
-    ]
-    for database, runs in by_db.items():
-        (on,) = [r for r in runs if r.records]
-        split = near_flush_split(on)
-        if split is None:
-            table.append([database, "flush starts unknown", *[""] * 7])
-            continue
-        near, rest = (rtt_stats(part) for part in split)
-        table.append(
-            [
-                database,
-                str(near[0]),
-                *(f"{v:.2f}" for v in near[1:]),
-                str(rest[0]),
-                *(f"{v:.2f}" for v in rest[1:]),
-            ]
-        )
-    return table
-
-
-def text_table(table: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in table
-    ]
-    return "\n".join(lines)
-
-
-def markdown_table(table: list[list[str]]) -> str:
-    header, *rows = table
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join(["---"] + ["--:"] * (len(header) - 1)) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def environment(postgres: str | None) -> dict[str, str]:
-    return {
-        "date": dt.datetime.now(dt.UTC).date().isoformat(),
-        "cpu": f"{cpu_model()}, {os.cpu_count()} logical CPUs",
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "django": version("Django"),
-        "channels": version("channels"),
-        "daphne": version("daphne"),
-        "numpy": np.__version__,
-        "websockets": version("websockets"),
-        "psycopg": version("psycopg"),
-        "sqlite": sqlite3.sqlite_version,
-        "postgres": postgres or "not measured (--no-postgres)",
-    }
-
-
-# ---------------------------------------------------------------- the page
-
-
-DOC_TEMPLATE = """\
-<!-- Generated by bench/metrics_flush.py --write: edit the template there. -->
-
-# Session records under load
-
-What writing a record of every audio session costs a server holding
-{sessions:,} live sessions, on SQLite and on PostgreSQL.
-
-Reproduce from the project root (about three and a half minutes;
-`--no-postgres` skips PostgreSQL):
-
-```sh
-{command}
-```
-
-Figures from one run:
-
-- date: {date}
-- CPU: {cpu}
-- system: {platform}
-- Python {python}, Django {django}, Channels {channels}, Daphne {daphne},
-  numpy {numpy}; load generator on websockets {websockets}
-- SQLite {sqlite}; PostgreSQL {postgres} (psycopg {psycopg}), on this machine
-
-## The load
-
-One daphne process (the flags of `make run`) runs pinned to CPU 0 with
-`WSAUDIO_MAX_SESSIONS={max_sessions}` and
-`WSAUDIO_METRICS_FLUSH_SECONDS={flush_seconds}`, on a freshly migrated database.
-The load generator, one asyncio process pinned to CPU 1, opens {sessions:,}
-sessions ({batch} at a time) that each send one f32 frame of {frame_samples}
-samples every second, their phases spread evenly over the second, so every
-session changes between two flushes and every flush writes all of them. Beside
-them a probe session streams at real time, {probe_fps} frames a second
-({frame_samples} samples at {rate} Hz), and times each frame's round trip.
-Every reply is checked to be byte-identical to its frame. Once connected, the
-load generator takes its sessions out of its garbage collector's sight
-(`gc.freeze()`), so its own full collections do not show up as round trips.
-
-Each database is measured twice under the same load, with
-`WSAUDIO_STORE_METRICS=1` and then `=0`, each on a new server process. The
-measuring window opens {warmup:g} s after the load starts and lasts {measure:g} s.
-`/api/info/` is polled once a second in both runs; in the records-on run each
-new `metrics.last_flush` is kept, and the start of that flush is read back
-from the rows it wrote (every row's `started_at + duration_seconds` is the
-clock reading the flush takes first). Server CPU is the daphne process's user
-plus system time over the window (`/proc/PID/stat`), in % of one CPU;
-PostgreSQL's own processes are not in it, while SQLite's work is.
-
-## Flushes
-
-`rows` is what one flush wrote; `collect ms` is the time spent building the
-rows on the event loop (no frame is served meanwhile); `write ms` is the
-transaction on the flusher's thread, as the event loop awaited it (the loop
-serves frames meanwhile). The thread does not make the write free for the audio
-path: building model instances and SQL is Python work that needs the GIL, and
-here the server has one CPU for its event loop and that thread alike. Flushes
-that started inside the window:
-
-{flush_table}
-
-## The audio path
-
-The probe's round trip, frame sent to reply received, over the frames sent in
-the window, and the server's CPU use:
-
-{probe_table}
-
-Probe frames sent within {near_ms} of a flush's start (the collect and the
-start of the write), against every other frame of the records-on run:
-
-{near_flush_table}
-
-## Reading the numbers
-
-{reading}
-
-One run on a shared {cpus}-CPU machine: the database server runs unpinned beside
-both processes, and single figures (maxima above all, and p99 over a few dozen
-frames) move from run to run. Read the medians; rerun before reading much into
-a difference of a millisecond or two.
-"""
-
-
-def reading(by_db: dict[str, list[Run]]) -> str:
-    """A paragraph per database, with the run's own numbers in it."""
-    paragraphs = []
-    for database, runs in by_db.items():
-        on, off = sorted(runs, key=lambda r: not r.records)
-        sentences = [
-            f"**{database}.**",
-            flush_sentence(flush_row(runs)),
-            cpu_sentence(on, off),
-            rtt_sentence(on, off),
-            near_flush_sentence(on),
-            integrity_sentence(on, off),
-        ]
-        paragraphs.append(
-            textwrap.fill(
-                " ".join(s for s in sentences if s), 80, break_on_hyphens=False
-            )
-        )
-    return "\n\n".join(paragraphs)
-
-
-def flush_sentence(f: dict[str, float | int]) -> str:
-    rows = f["rows_median"] or float("nan")
-    busy = (f["collect_median"] + f["write_median"]) / (FLUSH_SECONDS * 10)
-    return (
-        f"A flush of {rows:.0f} rows holds the event loop for "
-        f"{f['collect_median']:.1f} ms while it builds them "
-        f"({1000 * f['collect_median'] / rows:.1f} µs a row), then writes them in "
-        f"{f['write_median']:.1f} ms on its thread (medians; the slowest write took "
-        f"{f['write_max']:.1f} ms). Once every {FLUSH_SECONDS:g} s, that keeps the "
-        f"flusher busy {busy:.1f}% of the time."
-    )
-
-
-def cpu_sentence(on: Run, off: Run) -> str:
-    on_cpu, off_cpu = round(on.cpu_percent, 1), round(off.cpu_percent, 1)
-    return (
-        f"The server process used {on_cpu:.1f}% of a CPU with records on and "
-        f"{off_cpu:.1f}% off ({on_cpu - off_cpu:+.1f} points)."
-    )
-
-
-def rtt_sentence(on: Run, off: Run) -> str:
-    on_rtt = [rtt for _, rtt in on.probe]
-    off_rtt = [rtt for _, rtt in off.probe]
-    return (
-        f"The probe's median round trip is {percentile(on_rtt, 50):.2f} ms on and "
-        f"{percentile(off_rtt, 50):.2f} ms off, its p99 {percentile(on_rtt, 99):.2f} "
-        f"ms on and {percentile(off_rtt, 99):.2f} ms off; {late(on_rtt)} replies on "
-        f"and {late(off_rtt)} off came back more than {FRAME_MS:g} ms (one frame "
-        f"of audio) after their frame."
-    )
-
-
-def near_flush_sentence(on: Run) -> str:
-    split = near_flush_split(on)
-    if split is None:
-        return "The flush starts could not be read back, so no frame is attributed."
-    near, rest = split
-    if not near:
-        return "No probe frame was sent close enough to a flush start to compare."
-    return (
-        f"The {len(near)} probe frames sent within {NEAR_FLUSH_S * 1000:.0f} ms "
-        f"after a flush started took {percentile(near, 50):.2f} ms at the median "
-        f"and {max(near):.2f} ms at most, against {percentile(rest, 50):.2f} ms and "
-        f"{max(rest):.2f} ms for the other {len(rest)}. {late_share(near, rest)}"
-    )
-
-
-def late_share(near: list[float], rest: list[float]) -> str:
-    """Whether the replies later than a frame came near flush starts."""
-    total = late(near) + late(rest)
-    if not total:
-        return f"No reply of this run came back more than {FRAME_MS:g} ms late."
-    if late(near) == total == 1:
-        return "The one late reply came near a flush start."
-    if late(near) == total:
-        return f"The {total} late replies all came near a flush start."
-    return f"Of the {total} late replies, {late(near)} came near a flush start."
-
-
-def integrity_sentence(on: Run, off: Run) -> str:
-    if on.lost or on.mismatched or off.lost or off.mismatched:
-        text = (
-            f"Replies lost: {on.lost} on, {off.lost} off; mismatched: "
-            f"{on.mismatched} on, {off.mismatched} off."
-        )
-    else:
-        text = "Every frame of both runs came back, byte-identical."
-    if on.failing_seen or on.log_problems:
-        text += (
-            f" The server reported a failing write or logged "
-            f"{len(on.log_problems)} warning or error lines: see the run's output."
-        )
-    return text
+def stats(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else math.nan
 
 
 def late(rtts: list[float]) -> int:
@@ -939,39 +244,139 @@ def late(rtts: list[float]) -> int:
     return sum(rtt > FRAME_MS for rtt in rtts)
 
 
-def render_doc(
-    by_db: dict[str, list[Run]], env: dict[str, str], sessions: int, measure: float
-) -> str:
-    return DOC_TEMPLATE.format(
-        command=COMMAND,
-        **env,
-        sessions=sessions,
-        max_sessions=MAX_SESSIONS,
-        flush_seconds=FLUSH_SECONDS,
-        batch=CONNECT_BATCH,
-        frame_samples=FRAME_SAMPLES,
-        probe_fps=PROBE_FPS,
-        rate=RATE,
-        warmup=WARMUP_S,
-        measure=measure,
-        flush_table=markdown_table(flush_table(by_db)),
-        probe_table=markdown_table(probe_table(by_db)),
-        near_ms=f"{NEAR_FLUSH_S * 1000:.0f} ms",
-        near_flush_table=markdown_table(near_flush_table(by_db)),
-        reading=reading(by_db),
-        cpus=os.cpu_count(),
+def database_row(on: Run, off: Run) -> dict[str, str]:
+    """One database's row of the first table."""
+    flushes = [flush for flush in on.flushes if on.in_window(flush["started"])]
+    rows = stats([flush["rows"] for flush in flushes], 50)
+    row = {"database": on.database, "flushes": str(len(flushes)), "rows": f"{rows:.0f}"}
+    for key in ("collect_ms", "write_ms"):
+        values = [flush[key] for flush in flushes]
+        row[key] = f"{stats(values, 50):.1f}"
+        row[f"{key} max"] = f"{max(values, default=math.nan):.1f}"
+    row["cpu on"], row["cpu off"] = f"{on.cpu_percent:.1f}", f"{off.cpu_percent:.1f}"
+    row["lost"] = str(on.lost + off.lost)
+    row["mismatched"] = str(on.mismatched + off.mismatched)
+    return row
+
+
+def rtt_cells(rtts: list[float]) -> list[str]:
+    """Count, p50, p99, max and replies later than a frame, for a table row."""
+    numbers = [stats(rtts, 50), stats(rtts, 99), max(rtts, default=math.nan)]
+    return [str(len(rtts)), *(f"{n:.2f}" for n in numbers), str(late(rtts))]
+
+
+def tables(pairs: list[tuple[Run, Run]]) -> list[str]:
+    """Flushes, server CPU and replies per database; the probe's round trips."""
+    near = f"< {NEAR_FLUSH_S * 1000:.0f} ms after a flush start"
+    probe_rows = []
+    for run in (run for pair in pairs for run in pair):
+        parts = [("all", None)] + [(near, True), ("other", False)] * run.records
+        state = "on" if run.records else "off"
+        probe_rows += [
+            [run.database, state, frames, *rtt_cells(run.rtts(part))]
+            for frames, part in parts
+        ]
+    return [
+        markdown_table(
+            ["database", "flushes", "rows", "collect ms", "collect ms max", "write ms"]
+            + ["write ms max", "CPU % on", "CPU % off", "lost", "mismatched"],
+            [database_row(on, off).values() for on, off in pairs],
+        ),
+        markdown_table(
+            ["database", "records", "probe frames", "count", "p50 ms", "p99 ms"]
+            + ["max ms", f"> {FRAME_MS:g} ms"],
+            probe_rows,
+            text_columns=3,
+        ),
+    ]
+
+
+def reading(pairs: list[tuple[Run, Run]]) -> str:
+    """Two sentences a database, and one on the replies, with the run's numbers."""
+    paragraphs = []
+    for on, off in pairs:
+        row = database_row(on, off)
+        near, rest = on.rtts(near_flush=True), on.rtts(near_flush=False)
+        late_replies = (
+            f"{late(near + rest)} replies came back more than {FRAME_MS:g} ms after"
+            f" their frame, {late(near)} of them near a flush start"
+            if late(near + rest)
+            else f"no reply came back more than {FRAME_MS:g} ms after its frame"
+        )
+        paragraphs.append(
+            f"**{on.database}.** A flush of {row['rows']} rows held the event loop for"
+            f" {row['collect_ms']} ms and took {row['write_ms']} ms to write on its"
+            f" thread (medians), and the server used {row['cpu on']}% of a CPU"
+            f" against {row['cpu off']}% with records off. The probe's p99 round"
+            f" trip was {stats(on.rtts(), 99):.2f} ms with records on and"
+            f" {stats(off.rtts(), 99):.2f} ms off; frames sent within"
+            f" {NEAR_FLUSH_S * 1000:.0f} ms after a flush start took up to"
+            f" {max(near, default=math.nan):.2f} ms, the others up to"
+            f" {max(rest, default=math.nan):.2f} ms, and {late_replies}."
+        )
+    runs = [run for pair in pairs for run in pair]
+    lost, bad = sum(r.lost for r in runs), sum(r.mismatched for r in runs)
+    paragraphs.append(
+        f"{lost} replies were lost and {bad} were not byte-identical."
+        if lost or bad
+        else "Every reply of every run came back byte-identical to its frame."
     )
+    return "\n\n".join(paragraphs)
 
 
-def report_problems(runs: list[Run]) -> None:
-    """Print the tail of any server log that held warnings, errors or tracebacks."""
-    for run in runs:
-        if run.failing_seen:
-            print(f"\n{run.database} records on: /api/info/ reported a failing write")
-        if run.log_problems:
-            state = "on" if run.records else "off"
-            print(f"\n{run.database} records {state}: server log problems (tail):")
-            print("\n".join(run.log_problems[-LOG_TAIL_LINES:]))
+def page(environment: list[str], pairs: list[tuple[Run, Run]]) -> str:
+    """The text of docs/metrics-flush.md."""
+    by_database, by_run = tables(pairs)
+    server_env = ", ".join(f"`{name}={value}`" for name, value in SERVER_ENV.items())
+    header = page_header(
+        "bench/metrics_flush.py",
+        "Session records under load",
+        f"What writing a record of every audio session costs a server holding\n"
+        f"{SESSIONS:,} live sessions, on SQLite and on PostgreSQL.",
+        environment,
+        "about three and a half minutes; `--no-postgres` skips PostgreSQL",
+    )
+    return reflow(f"""\
+{header}
+## What was run
+
+One daphne process (the flags of `make run`, {server_env}) runs on CPU
+{SERVER_CPU}, on a new migrated database. From CPU {LOAD_CPU}, {SESSIONS:,} sessions
+each send a {FRAME_SAMPLES}-sample f32 frame a second, phases spread over the
+second, and a probe session streams at real time ({PROBE_FPS} frames a second at
+{RATE} Hz), timing each round trip. Every reply is checked byte for byte; once
+connected, the generator calls `gc.freeze()`. Each database runs with
+`WSAUDIO_STORE_METRICS=1`, then `=0`, on a new server, over a {MEASURE_S:g} s window
+opening {WARMUP_S:g} s into the load. `/api/info/` is polled every second for
+`metrics.last_flush`, and each flush's start is read back from the rows it wrote
+(`started_at + duration_seconds`). Server CPU is daphne's user plus system time
+from `/proc`, in % of one CPU (PostgreSQL's own processes are not in it).
+
+## Flushes and server CPU
+
+`collect ms` holds the event loop; `write ms` runs on the flusher's thread while
+the loop serves frames, on the same CPU and GIL. Flushes that started inside the
+window (medians and maxima), the server's CPU with records on and off, and the
+replies lost or not byte-identical in both runs:
+
+{by_database}
+
+## The audio path
+
+The probe's round trips over the window; with records on, also split between
+frames sent within {NEAR_FLUSH_S * 1000:.0f} ms after a flush started and the
+others:
+
+{by_run}
+
+## Reading the numbers
+
+{reading(pairs)}
+
+One run on a shared {os.cpu_count()}-CPU machine, the database server unpinned
+beside both processes: maxima, and p99s over a few dozen frames, move from run to
+run. Read the medians; rerun before trusting a difference of a millisecond or two.
+""")
 
 
 def main() -> None:
@@ -981,42 +386,37 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--postgres-url", default=POSTGRES_URL, help="admin database")
-    parser.add_argument("--sessions", type=int, default=SESSIONS, help="load sessions")
-    parser.add_argument(
-        "--seconds", type=float, default=MEASURE_S, help="measuring window per run"
-    )
     args = parser.parse_args()
 
-    files = raise_open_file_limit()
-    pinned = pin_load_generator()
-    print(f"open files {files}; load generator on CPU {LOAD_CPU}: {pinned}")
-    postgres = None if args.no_postgres else postgres_version(args.postgres_url)
-    env = environment(postgres)
-    print(
-        f"{env['cpu']}; Python {env['python']}, SQLite {env['sqlite']}, "
-        f"PostgreSQL {env['postgres']}"
+    # 2,000 sockets: the hard limit (the server inherits it); off the server's CPU.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if {SERVER_CPU, LOAD_CPU} <= os.sched_getaffinity(0):
+        os.sched_setaffinity(0, {LOAD_CPU})
+    for name in [name for name in os.environ if name.startswith("WSAUDIO_")]:
+        del os.environ[name]  # every setting but SERVER_ENV's at its default
+    databases = {"SQLite": ""}
+    postgres = "not measured (--no-postgres)"
+    if not args.no_postgres:
+        databases["PostgreSQL"] = args.postgres_url
+        with psycopg.connect(args.postgres_url) as db:
+            postgres = db.execute("SHOW server_version").fetchone()[0].split()[0]
+    environment = describe_environment(
+        ["Django", "Channels", "Daphne", "numpy", "websockets", "psycopg"],
+        f"SQLite {sqlite3.sqlite_version}; PostgreSQL {postgres}, on this machine",
     )
-    by_db: dict[str, list[Run]] = {}
+    print("\n".join(environment), flush=True)
+
+    pairs = []
     with tempfile.TemporaryDirectory(prefix="wsaudio-bench-") as tmp:
-        with sqlite_database(Path(tmp)) as url:
-            by_db["SQLite"] = measure_database("SQLite", url, Path(tmp), args)
-        if postgres is None:
-            print("PostgreSQL skipped (--no-postgres)")
-        else:
-            workdir = Path(tmp) / "postgres"
-            workdir.mkdir()
-            with postgres_database(args.postgres_url) as url:
-                by_db["PostgreSQL"] = measure_database("PostgreSQL", url, workdir, args)
-    runs = [run for runs in by_db.values() for run in runs]
-    print()
-    print(text_table(flush_table(by_db)))
-    print()
-    print(text_table(probe_table(by_db)))
-    print()
-    print(text_table(near_flush_table(by_db)))
-    report_problems(runs)
+        for database, url in databases.items():
+            # temporary_database makes each server's database beside this one.
+            os.environ["DATABASE_URL"] = url
+            on = measure(database, True, Path(tmp) / f"{database}-on")
+            pairs.append((on, measure(database, False, Path(tmp) / f"{database}-off")))
+    print(reflow("\n\n".join([*tables(pairs), reading(pairs)])))
     if args.write:
-        DOC_PATH.write_text(render_doc(by_db, env, args.sessions, args.seconds))
+        DOC_PATH.write_text(page(environment, pairs))
         print(f"\nwrote {DOC_PATH.relative_to(ROOT)}")
 
 

@@ -10,7 +10,7 @@ from contextlib import closing
 import psycopg
 from psycopg.rows import dict_row
 
-from .conftest import LiveServer, is_postgres
+from .server import LiveServer, is_postgres
 
 TABLE = "echo_sessionrecord"
 

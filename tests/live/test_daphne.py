@@ -10,7 +10,7 @@ import websockets
 
 from tests.conftest import frames, sine
 
-from .conftest import database_unreachable
+from .server import database_unreachable
 from .wire import closing_error, get, ready
 
 pytestmark = pytest.mark.live

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import websockets
 
-from .conftest import running_server
+from .server import running_server
 from .wire import info, messages_until_close, ready
 
 pytestmark = pytest.mark.live

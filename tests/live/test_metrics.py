@@ -14,8 +14,8 @@ import websockets
 
 from tests.conftest import frames, sine
 
-from .conftest import database_unreachable, is_postgres
 from .records import ended_records, records
+from .server import database_unreachable, is_postgres
 from .wire import WAIT, info, messages_until_close, ready, reset
 
 pytestmark = [pytest.mark.live, pytest.mark.database]

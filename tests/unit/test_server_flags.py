@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from echo.protocol import MAX_MESSAGE_BYTES
-from tests.live.conftest import DAPHNE_FLAGS
+from tests.live.server import DAPHNE_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP_FLAGS = (

@@ -1,0 +1,189 @@
+"""A real daphne process on a free loopback port, on its own database.
+
+That database is a SQLite file, or a new PostgreSQL database when DATABASE_URL
+names one, dropped when the server stops. The live tests and the benchmarks use it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+from echo.protocol import MAX_MESSAGE_BYTES
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
+STARTUP_SECONDS = 30
+# What `make run` passes (the Makefile's DAPHNE_FLAGS; a unit test keeps them equal).
+DAPHNE_FLAGS = (
+    f"--websocket-max-message-size {MAX_MESSAGE_BYTES} "
+    f"--websocket-max-frame-size {MAX_MESSAGE_BYTES} --websocket_timeout -1"
+).split()
+
+
+@dataclass
+class LiveServer:
+    """One daphne process; ``log`` holds everything it printed."""
+
+    process: subprocess.Popen
+    port: int
+    log: Path
+    env: dict[str, str]
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def is_postgres(url: str) -> bool:
+    return urlsplit(url).scheme in ("postgres", "postgresql")
+
+
+@contextmanager
+def temporary_database(workdir: Path) -> Iterator[str]:
+    """The DATABASE_URL of a new, empty database for one server.
+
+    A SQLite file in ``workdir``; on PostgreSQL, a database created beside the
+    tests' own and dropped afterwards, even if the server never started.
+    """
+    url = os.environ.get("DATABASE_URL", "")
+    if not is_postgres(url):
+        yield f"sqlite:///{workdir / 'db.sqlite3'}"
+        return
+    name = f"wsaudio_live_{secrets.token_hex(6)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlsplit(url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            drop = sql.SQL("DROP DATABASE {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(name)))
+
+
+@contextmanager
+def database_unreachable(database_url: str) -> Iterator[None]:
+    """While inside, a server on ``database_url`` cannot reach its database."""
+    if not is_postgres(database_url):
+        database = Path(database_url.removeprefix("sqlite:///"))
+        aside = database.with_name("aside.sqlite3")
+        database.rename(aside)
+        database.mkdir()  # SQLite cannot open a directory
+        try:
+            yield
+        finally:
+            database.rmdir()
+            aside.rename(database)
+        return
+    name = urlsplit(database_url).path.removeprefix("/")
+    allow = sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}")
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as admin:
+        admin.execute(allow.format(sql.Identifier(name), sql.SQL("false")))
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            [name],
+        )
+        try:
+            yield
+        finally:
+            admin.execute(allow.format(sql.Identifier(name), sql.SQL("true")))
+
+
+def prepared_env(workdir: Path, **overrides: str) -> dict[str, str]:
+    """Environment for a server with its own migrated SQLite file and static root."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "DJANGO_STATIC_ROOT": str(workdir / "static"),
+        "DJANGO_SECRET_KEY": "live-test-secret-key-not-for-deployment-0123456789",
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }
+    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command, "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    return env
+
+
+def start_daphne(
+    env: dict[str, str],
+    log: Path,
+    app: str = "wsaudio_site.asgi:application",
+    command_prefix: Sequence[str] = (),
+) -> LiveServer:
+    """Start daphne on port 0 and wait until it says which port it got.
+
+    ``command_prefix`` wraps the command (``taskset -c 0``); it must exec daphne,
+    so that the process is daphne's own.
+    """
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*command_prefix, sys.executable, "-m", "daphne", *DAPHNE_FLAGS]
+            + ["-b", "127.0.0.1", "-p", "0", app],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if match := LISTENING.search(log.read_text(errors="replace")):
+            return LiveServer(process, int(match.group(1)), log, env)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(process)
+    raise RuntimeError(f"daphne did not start:\n{log.read_text(errors='replace')}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_server(
+    workdir: Path,
+    app: str = "wsaudio_site.asgi:application",
+    *,
+    command_prefix: Sequence[str] = (),
+    **env: str,
+) -> Iterator[LiveServer]:
+    """A daphne process with its own database and extra environment variables."""
+    workdir.mkdir(exist_ok=True)
+    with temporary_database(workdir) as database_url:
+        env = prepared_env(workdir, **{"DATABASE_URL": database_url, **env})
+        server = start_daphne(env, workdir / "daphne.log", app, command_prefix)
+        try:
+            yield server
+        finally:
+            stop(server.process)
