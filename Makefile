@@ -14,7 +14,7 @@ DAPHNE_FLAGS := --websocket-max-message-size 1048576 --websocket-max-frame-size 
 # The PostgreSQL of the second pass; the tests create their databases beside this one.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres services lint bench
+.PHONY: run test test-sqlite test-postgres services lint bench bench-records
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -51,3 +51,7 @@ test-postgres: services
 
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python bench/frame_cost.py --write
+
+# About 3.5 minutes: 1,000 live sessions against daphne, on SQLite and PostgreSQL.
+bench-records: services
+	$(BIN)/python bench/metrics_flush.py --write

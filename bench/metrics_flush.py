@@ -304,9 +304,10 @@ def reading(pairs: list[tuple[Run, Run]]) -> str:
             else f"no reply came back more than {FRAME_MS:g} ms after its frame"
         )
         paragraphs.append(
-            f"**{on.database}.** A flush of {row['rows']} rows held the event loop for"
-            f" {row['collect_ms']} ms and took {row['write_ms']} ms to write on its"
-            f" thread (medians), and the server used {row['cpu on']}% of a CPU"
+            f"**{on.database}.** A flush of {row['rows']} rows took"
+            f" {row['collect_ms']} ms on the event loop to build and"
+            f" {row['write_ms']} ms to write on its thread (medians), and the"
+            f" server used {row['cpu on']}% of a CPU"
             f" against {row['cpu off']}% with records off. The probe's p99 round"
             f" trip was {stats(on.rtts(), 99):.2f} ms with records on and"
             f" {stats(off.rtts(), 99):.2f} ms off; frames sent within"
@@ -354,8 +355,9 @@ from `/proc`, in % of one CPU (PostgreSQL's own processes are not in it).
 
 ## Flushes and server CPU
 
-`collect ms` holds the event loop; `write ms` runs on the flusher's thread while
-the loop serves frames, on the same CPU and GIL. Flushes that started inside the
+`collect ms` is spent on the event loop, 50 sessions at a time with frames
+served in between; `write ms` runs on the flusher's thread while the loop serves
+frames, on the same CPU and GIL. Flushes that started inside the
 window (medians and maxima), the server's CPU with records on and off, and the
 replies lost or not byte-identical in both runs:
 
