@@ -54,4 +54,4 @@ bench: $(VENV)/.runtime-installed
 
 # About 3.5 minutes: 1,000 live sessions against daphne, on SQLite and PostgreSQL.
 bench-records: services
-	$(BIN)/python bench/metrics_flush.py --write
+	$(BIN)/python bench/metrics_flush.py --write --postgres-url '$(TEST_POSTGRES_URL)'
