@@ -7,6 +7,7 @@ import logging
 from time import monotonic
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .conf import server_config
@@ -35,16 +36,20 @@ class EchoConsumer(AsyncWebsocketConsumer):
             self.leave()  # also when Daphne cancels an application that outstays
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
         # Channels awaits close_old_connections() on the one shared sync thread
-        # before every handler; database work queued there would hold up audio.
-        # Received messages never touch the database, so they skip that hop.
+        # before every handler, so a slow query there (a /healthz, say) would hold
+        # up frames and handshakes alike. This consumer never touches the database
+        # (echo.metrics writes records on a thread of its own): no hop, ever.
+        kind = message["type"]
         if kind == "websocket.receive":
             await self.websocket_receive(message)
             return
         if kind == "websocket.disconnect":
             self.leave(message.get("code"))  # before anything awaits
-        await super().dispatch(message)
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {kind}")
+        await handler(message)
 
     async def connect(self) -> None:
         await self.accept()
