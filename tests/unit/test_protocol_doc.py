@@ -3,7 +3,15 @@
 import re
 from pathlib import Path
 
-from echo.protocol import CONTROL_TYPES, QUERY_KEYS, CloseCode, ErrorCode, ProtocolError
+from echo.protocol import (
+    CLIENT_STATS_FIELDS,
+    CONTROL_TYPES,
+    QUERY_KEYS,
+    CloseCode,
+    ErrorCode,
+    ProtocolError,
+)
+from echo.stats import SessionStats
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 
@@ -37,3 +45,23 @@ def test_documented_control_messages_are_the_accepted_ones():
 
 def test_the_documented_query_keys_are_the_parsed_ones():
     assert f"only the keys `{QUERY_KEYS[0]}` and `{QUERY_KEYS[1]}`" in DOC
+
+
+def first_column(section_heading: str) -> list[str]:
+    """The backquoted names in the first column of the first table under a heading."""
+    section = DOC.split(f"{section_heading}\n", 1)[1].split("\n#", 1)[0]
+    table = section.split("\n|---", 1)[1].split("\n\n", 1)[0]
+    cells = re.findall(r"^\| ([^|]+) \|", table, flags=re.MULTILINE)
+    return [name for cell in cells for name in re.findall(r"`(\w+)`", cell)]
+
+
+def test_the_documented_stats_fields_are_the_reported_ones():
+    reported = SessionStats().snapshot()
+    assert sorted(first_column("`stats` fields, counted from `ready`:")) == sorted(
+        reported
+    )
+
+
+def test_the_documented_client_stats_members_are_the_kept_ones():
+    documented = first_column("### `client_stats`")
+    assert sorted(documented) == sorted(CLIENT_STATS_FIELDS)
