@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, connections
 from django.utils import timezone
 
+from .models import SessionRecord
 from .session import AudioSession
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ RECORD_FIELDS = (
     "client_ip",
 )
 Row = tuple[tuple, str | None]  # RECORD_FIELDS values, browser session key
+EndedBy = SessionRecord.EndedBy
 WORKER_HOST = socket.gethostname()
 
 
@@ -102,7 +104,7 @@ class SessionRecorder:
         """The server closes the session with ``close_code`` after ``error_code``."""
         if not self.ended_by:
             self.ended_by, self.close_code, self.close_error = (
-                "server",
+                EndedBy.SERVER,
                 close_code,
                 error_code,
             )
@@ -203,7 +205,7 @@ class MetricsFlusher:
         if not recorder.ended_by:
             if not (type(disconnect_code) is int and 0 <= disconnect_code <= 0xFFFF):
                 disconnect_code = None  # not a WebSocket close code
-            recorder.ended_by, recorder.close_code = "client", disconnect_code
+            recorder.ended_by, recorder.close_code = EndedBy.CLIENT, disconnect_code
         recorder.ended_at = timezone.now()
         self._keep_final(recorder.row(recorder.ended_at))
 
@@ -314,7 +316,7 @@ class MetricsFlusher:
     def write_remaining(self) -> None:
         """At process exit: write every record now, open sessions as cut short."""
         for recorder in list(self.open):
-            recorder.ended_by = recorder.ended_by or "shutdown"
+            recorder.ended_by = recorder.ended_by or EndedBy.SHUTDOWN
             self.finish(recorder, None)
         rows = list(self.final_rows.values())
         if not rows:
@@ -338,7 +340,7 @@ class MetricsFlusher:
 
 
 def save_records(rows: list[Row]) -> None:
-    from .services import session_records_save  # models load after app setup
+    from .services import session_records_save  # it imports this module
 
     session_records_save(rows=rows)
 
