@@ -1,0 +1,118 @@
+"""Terminal output: a progress bar while a command runs, tables when it ends."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+
+def progress(*, enabled: bool) -> Progress:
+    """A progress bar on stderr, so stdout keeps only the results."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(file=sys.stderr),
+        disable=not enabled,
+        transient=True,
+    )
+
+
+def print_tables(tables: Iterable[Table]) -> None:
+    console = Console()
+    for table in tables:
+        console.print(table)
+
+
+def _table(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for name, value in rows:
+        table.add_row(name, "-" if value is None else str(value))
+    return table
+
+
+def _rtt_rows(rtt: dict[str, float | None], label: str) -> list[tuple[str, Any]]:
+    return [(f"{label} {name} (ms)", value) for name, value in rtt.items()]
+
+
+def echo_tables(summary: dict[str, Any]) -> list[Table]:
+    frames = summary["frames"]
+    session = _table(
+        "session",
+        [
+            ("server", summary["server"]),
+            ("session", summary["session"]),
+            ("rate / format", f"{summary['rate']} Hz {summary['format']}"),
+            ("processor", summary["processor"]),
+            ("input", summary["input"]["path"]),
+            ("output", summary["output"]),
+            ("elapsed (s)", summary["elapsed_s"]),
+        ],
+    )
+    results = _table(
+        "frames and round trips",
+        [
+            ("frames sent", frames["sent"]),
+            ("frames received", frames["received"]),
+            ("lost", frames["lost"]),
+            ("refused by the server", frames["refused"]),
+            ("mismatched", frames["mismatched"]),
+            *_rtt_rows(summary["rtt_ms"], "round trip"),
+        ],
+    )
+    stats = _table("server stats", (summary["server_stats"] or {}).items())
+    return [session, results, stats]
+
+
+def loadtest_tables(summary: dict[str, Any]) -> list[Table]:
+    frames, generator = summary["frames"], summary["generator"]
+    verdict = "yes" if summary["held_real_time"] else "NO"
+    run = _table(
+        f"load test: {summary['streams']} streams for {summary['seconds']:g} s "
+        f"- held real time: {verdict}",
+        [
+            ("server", summary["server"]),
+            ("rate / format", f"{summary['rate']} Hz {summary['format']}"),
+            ("frames per second, all streams", summary["frames_per_second"]),
+            *((f"frames {name}", value) for name, value in frames.items()),
+            ("connect failures", _counts(summary["connect_failures"])),
+            ("server errors", _counts(summary["server_errors"])),
+            ("closed early", _counts(summary["closed_early"])),
+            *_rtt_rows(summary["rtt_ms"], "round trip"),
+        ],
+    )
+    load = _table(
+        "the generator"
+        + (" (OVERLOADED: numbers are suspect)" if generator["overloaded"] else ""),
+        [
+            ("CPU (% of one core)", generator["cpu_percent"]),
+            *_rtt_rows(generator["loop_lag_ms"], "event-loop lag"),
+            *_rtt_rows(generator["send_lateness_ms"], "send lateness"),
+        ],
+    )
+    tables = [run, load]
+    if summary["server_process"]:
+        tables.append(_table("the server process", summary["server_process"].items()))
+    slow = summary["slow_readers"]
+    if slow["requested"]:
+        tables.append(
+            _table(
+                "slow readers",
+                [
+                    (name, _counts(v) if isinstance(v, dict) else v)
+                    for name, v in slow.items()
+                ],
+            )
+        )
+    return tables
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key}: {n}" for key, n in counts.items()) or "none"

@@ -1,0 +1,152 @@
+"""The client's side of protocol v1: session URLs, the PCM codec, codes, ``ready``.
+
+Pure: no I/O, no Django. It mirrors the server's ``echo.protocol`` for a package
+that installs on its own; tests/unit/test_client_wire.py keeps the two in step.
+docs/protocol.md is the contract both implement.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import numpy as np
+
+PROTOCOL_VERSION = 1
+DEFAULT_RATE = 16384  # the browser client's rate: 1024 samples = 62.5 ms
+DEFAULT_FRAME_SAMPLES = 1024
+FORMATS = {"f32": np.dtype("<f4"), "s16": np.dtype("<i2")}
+MAX_MESSAGE_BYTES = 1 << 20  # the transport cap: longer messages never arrive
+_S16_SCALE = 32768.0  # int16 full scale; a power of two, so s16 round trips exactly
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes a wsaudio server sends (docs/protocol.md)."""
+
+    NORMAL = 1000  # the session ended normally
+    ENDED_BY_OPERATOR = 4001  # an operator ended the session
+    BAD_REQUEST = 4400  # the URL parameters were invalid
+    IDLE_TIMEOUT = 4408  # no message within the idle timeout
+    FRAME_TOO_LARGE = 4413  # a frame exceeded max_frame_samples
+    TOO_MANY = 4429  # too many errors, or too many messages per second
+    PROCESSING_FAILED = 4500  # the processor failed on a frame
+    SHUTTING_DOWN = 4502  # the server is shutting down
+    SERVER_FULL = 4503  # the worker holds its maximum number of sessions
+    CLIENT_NOT_READING = 4509  # the client stopped reading its replies
+
+
+class ErrorCode(StrEnum):
+    """The ``code`` of an ``error`` message."""
+
+    BAD_REQUEST = "bad_request"
+    BUSY = "busy"
+    BAD_FRAME = "bad_frame"
+    FRAME_TOO_LARGE = "frame_too_large"
+    RATE_LIMITED = "rate_limited"
+    BAD_MESSAGE = "bad_message"
+    TOO_MANY_ERRORS = "too_many_errors"
+    TOO_MANY_MESSAGES = "too_many_messages"
+    IDLE_TIMEOUT = "idle_timeout"
+    PROCESSING_FAILED = "processing_failed"
+
+
+# Errors after which the server closes the session, and the code it closes with;
+# the others concern one message and leave the session open.
+CLOSING_ERRORS = {
+    ErrorCode.BAD_REQUEST: CloseCode.BAD_REQUEST,
+    ErrorCode.BUSY: CloseCode.SERVER_FULL,
+    ErrorCode.FRAME_TOO_LARGE: CloseCode.FRAME_TOO_LARGE,
+    ErrorCode.TOO_MANY_ERRORS: CloseCode.TOO_MANY,
+    ErrorCode.TOO_MANY_MESSAGES: CloseCode.TOO_MANY,
+    ErrorCode.IDLE_TIMEOUT: CloseCode.IDLE_TIMEOUT,
+    ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
+}
+
+
+def session_url(
+    server: str,
+    rate: int,
+    *,
+    format: str | None = None,
+    processor: str | None = None,
+) -> str:
+    """``ws[s]://HOST/ws/echo/<rate>/?...`` for a server given by its base URL.
+
+    ``server`` is where the site is served, with or without a path prefix; http and
+    https become ws and wss. Parameters left as None take the server's defaults.
+    """
+    parts = urlsplit(server)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    if scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"{server!r} is not a ws://, wss://, http:// or https:// URL")
+    query = {"format": format, "processor": processor}
+    path = f"{parts.path.rstrip('/')}/ws/echo/{rate}/"
+    return urlunsplit(
+        (
+            scheme,
+            parts.netloc,
+            path,
+            urlencode({k: v for k, v in query.items() if v is not None}),
+            "",
+        )
+    )
+
+
+def encode_frame(samples: np.ndarray, format: str) -> bytes:
+    """The wire bytes of float samples in [-1, 1]; s16 rounds and clips as the
+    server does, so an echoed s16 frame decodes to the same integers."""
+    if format == "f32":
+        return np.asarray(samples, dtype=FORMATS["f32"]).tobytes()
+    scaled = np.multiply(samples, _S16_SCALE, dtype=np.float32)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -_S16_SCALE, _S16_SCALE - 1, out=scaled)
+    return scaled.astype(FORMATS["s16"]).tobytes()
+
+
+def decode_frame(data: bytes, format: str) -> np.ndarray:
+    """float32 samples in [-1, 1]; f32 is a read-only view of ``data``."""
+    samples = np.frombuffer(data, dtype=FORMATS[format])
+    if format == "s16":
+        return np.multiply(samples, 1.0 / _S16_SCALE, dtype=np.float32)
+    return samples
+
+
+def encode_message(message: dict[str, Any]) -> str:
+    """A control message as strict JSON (the server refuses NaN and Infinity)."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The server's ``ready``: what the session runs with and under which limits."""
+
+    session: str
+    rate: int
+    format: str
+    processor: str
+    max_frame_samples: int
+    accepts: tuple[str, ...]
+    limits: dict[str, Any]
+    protocol: int = PROTOCOL_VERSION
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Ready:
+        return cls(
+            session=message["session"],
+            rate=message["rate"],
+            format=message["format"],
+            processor=message["processor"],
+            max_frame_samples=message["max_frame_samples"],
+            accepts=tuple(message.get("accepts", ())),
+            limits=dict(message.get("limits", {})),
+            protocol=message["protocol"],
+        )
+
+    @property
+    def max_realtime_factor(self) -> float | None:
+        """The fastest pace audio may be sent at, x real time; None: no limit."""
+        factor = self.limits.get("max_realtime_factor")
+        return factor or None
