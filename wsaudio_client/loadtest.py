@@ -24,7 +24,7 @@ import numpy as np
 import psutil
 
 from .errors import HandshakeFailed, ServerError, SessionClosed, WsaudioError
-from .measure import LoopLag, percentiles_ms, sleep_until
+from .measure import LoopLag, now, percentiles_ms, sleep_until
 from .session import Reply, Session, connect
 from .tagging import MAX_STREAMS, FrameTagger
 from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, session_url
@@ -237,8 +237,7 @@ async def run_loadtest(test: LoadTest) -> LoadTestResults:
     tally, slow = StreamTally(), SlowReaderTally()
     lag = LoopLag()
     phases = random.Random(test.seed)
-    loop = asyncio.get_running_loop()
-    cpu_start, wall_start = time.process_time(), loop.time()
+    cpu_start, wall_start = time.process_time(), now()
     watchers = [asyncio.create_task(lag.watch())]
     if server is not None:
         watchers.append(asyncio.create_task(server.watch()))
@@ -252,7 +251,7 @@ async def run_loadtest(test: LoadTest) -> LoadTestResults:
             for first in range(0, connections, test.ramp_batch):
                 batch = []
                 for stream in range(first, min(first + test.ramp_batch, connections)):
-                    connected = loop.create_future()
+                    connected = asyncio.get_running_loop().create_future()
                     phase = phases.uniform(0, test.period)
                     if stream < test.streams:
                         job = _stream(test, stream, phase, tally, connected)
@@ -269,7 +268,7 @@ async def run_loadtest(test: LoadTest) -> LoadTestResults:
         test=test,
         streams=tally,
         slow_readers=slow,
-        elapsed_s=loop.time() - wall_start,
+        elapsed_s=now() - wall_start,
         generator_cpu_s=time.process_time() - cpu_start,
         loop_lag=percentiles_ms(lag.lags),
         server_process=server.summary(tally.frames_received) if server else None,
@@ -321,10 +320,9 @@ async def _stream(
 async def _send_and_check(
     session: Session, test: LoadTest, stream: int, phase: float, tally: StreamTally
 ) -> None:
-    loop = asyncio.get_running_loop()
     tagger = FrameTagger(stream, test.frame_samples, test.format)
     frames = test.frames_per_stream
-    sent_at = np.zeros(frames)  # loop time each sequence number went out
+    sent_at = np.zeros(frames)  # when each sequence number went out, now()
     sent = 0  # sequence numbers below this may be answered
 
     async def check_replies() -> None:
@@ -349,20 +347,20 @@ async def _send_and_check(
                 tally.mismatched += 1  # taken to be the reply to ``expected``
                 expected += 1
                 continue
-            tally.rtt_seconds.append(loop.time() - sent_at[sequence])
+            tally.rtt_seconds.append(now() - sent_at[sequence])
             expected = sequence + 1  # replies to the ones skipped are lost
 
     checker = asyncio.create_task(check_replies())
-    start = loop.time() + phase
+    start = now() + phase
     try:
         for sequence in range(frames):
             due = start + sequence * test.period
             await sleep_until(due)
             if checker.done():
                 break  # the server ended the session
-            now = loop.time()
-            tally.send_lateness.append(now - due)
-            sent_at[sequence] = now
+            went_out = now()
+            tally.send_lateness.append(went_out - due)
+            sent_at[sequence] = went_out
             sent = sequence + 1
             await session.send(tagger.frame(sequence))
             tally.frames_sent += 1
@@ -385,13 +383,12 @@ async def _slow_reader(
     Its receive buffer holds one message, then it stops reading the socket, so the
     server's replies back up as they would behind a stalled client.
     """
-    loop = asyncio.get_running_loop()
     tagger = FrameTagger(stream, test.frame_samples, test.format)
     try:
         async with _session(test, max_queue=1) as session:
             connected.set_result(True)
             tally.connected += 1
-            start = loop.time() + phase
+            start = now() + phase
             try:
                 # A send blocks once the server stops reading from this client.
                 async with asyncio.timeout(test.seconds + test.period + DRAIN_SECONDS):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import numpy as np
 
 PERCENTILES = (50, 95, 99)
+
+# The clock of every timing here: monotonic, to the microsecond and better. An
+# event loop's own clock may not be (uvloop's counts whole milliseconds).
+now = time.perf_counter
 
 
 def percentiles_ms(seconds: Sequence[float] | np.ndarray) -> dict[str, float | None]:
@@ -24,9 +29,9 @@ def percentiles_ms(seconds: Sequence[float] | np.ndarray) -> dict[str, float | N
 
 
 async def sleep_until(deadline: float) -> None:
-    """Sleep until the event loop's clock reads ``deadline``: an absolute
-    schedule, so late wake-ups do not add up."""
-    delay = deadline - asyncio.get_running_loop().time()
+    """Sleep until ``now()`` reads ``deadline``: an absolute schedule, so late
+    wake-ups do not add up."""
+    delay = deadline - now()
     if delay > 0:
         await asyncio.sleep(delay)
 
@@ -44,8 +49,7 @@ class LoopLag:
 
     async def watch(self) -> None:
         """Run until cancelled."""
-        loop = asyncio.get_running_loop()
         while True:
-            due = loop.time() + self.interval
+            due = now() + self.interval
             await asyncio.sleep(self.interval)
-            self.lags.append(max(0.0, loop.time() - due))
+            self.lags.append(max(0.0, now() - due))

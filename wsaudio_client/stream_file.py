@@ -14,7 +14,7 @@ import numpy as np
 
 from .audio import read_mono, write_wire_samples
 from .errors import BadFrame, RateLimited, SessionClosed
-from .measure import percentiles_ms, sleep_until
+from .measure import now, percentiles_ms, sleep_until
 from .session import CLOSE_SECONDS, Reply, Session, connect
 from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, FORMATS, Ready, encode_frame
 
@@ -143,7 +143,6 @@ async def _stream(
     """Send ``frames`` one per ``period`` seconds on an absolute schedule while a
     second task takes the replies; return once every frame is answered, or
     DRAIN_SECONDS after the last was sent (what is missing then is lost)."""
-    loop = asyncio.get_running_loop()
     ready = session.ready
     stride = len(frames[0]) * FORMATS[ready.format].itemsize if frames else 0
     unanswered: dict[int, tuple[float, bytes]] = {}  # index -> (sent at, bytes)
@@ -162,7 +161,7 @@ async def _stream(
             if not isinstance(reply, Reply):
                 continue  # a control message; none is expected here
             sent_at, data = unanswered.pop(reply.frame)
-            run.rtt_seconds.append(loop.time() - sent_at)
+            run.rtt_seconds.append(now() - sent_at)
             run.frames_received += 1
             offset = reply.frame * stride
             replies[offset : offset + len(reply.data)] = reply.data
@@ -173,14 +172,14 @@ async def _stream(
 
     receiver = asyncio.create_task(receive_all())
     try:
-        start = loop.time()
+        start = now()
         for number, frame in enumerate(frames):
             await sleep_until(start + number * period)
             if receiver.done():
                 receiver.result()  # the session ended: raise why
             data = encode_frame(frame, ready.format)
             all_queued = number == len(frames) - 1
-            unanswered[number] = (loop.time(), data)
+            unanswered[number] = (now(), data)
             try:
                 await session.send(data)
             except SessionClosed:
