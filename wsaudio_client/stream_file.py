@@ -130,6 +130,14 @@ def _check_limits(ready: Ready, frame_samples: int, speed: float) -> None:
         raise ValueError(
             f"--speed {speed:g} is above the server's max_realtime_factor {factor:g}"
         )
+    per_second = ready.rate / frame_samples * speed
+    most = ready.limits.get("max_messages_per_second")
+    if most is not None and per_second > most:
+        raise ValueError(
+            f"{frame_samples}-sample frames at --speed {speed:g} are "
+            f"{per_second:g} messages a second; the server takes at most {most}: "
+            "send longer frames"
+        )
 
 
 async def _stream(

@@ -1,10 +1,17 @@
 """The load tester counts right: against a server that drops and corrupts chosen
 frames, it reports exactly those frames as lost and as mismatched."""
 
+import asyncio
+import json
+import os
+import re
+import sys
+
 import pytest
 
 from wsaudio_client.loadtest import LoadTest, run_loadtest
 
+from ..live.server import ROOT
 from .faulty_server import FaultyEchoServer
 
 STREAMS = 4
@@ -74,3 +81,56 @@ async def test_a_server_that_is_not_listening_is_a_connect_failure_per_stream():
     assert summary["frames"]["sent"] == 0
     assert summary["frames"]["expected"] == 3 * 16
     assert not summary["held_real_time"]
+
+
+async def run_cli(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wsaudio_client",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    async with asyncio.timeout(60):
+        out, err = await process.communicate()
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_command_prints_the_verdict_and_check_exits_3_when_not_held():
+    async with FaultyEchoServer(drop={2}, corrupt={3}) as server:
+        code, out, err = await run_cli(
+            "loadtest",
+            "--server",
+            server.url,
+            "--streams",
+            "3",
+            "--seconds",
+            "1",
+            "--check",
+        )
+    assert code == 3, err
+    assert "held real time: NO" in out
+    assert re.search(r"frames lost\s*│\s*3\s*│", out)
+    assert re.search(r"frames mismatched\s*│\s*3\s*│", out)
+
+
+async def test_check_exits_0_exactly_when_the_report_says_real_time_was_held():
+    async with FaultyEchoServer() as server:
+        code, out, err = await run_cli(
+            "loadtest",
+            "--server",
+            server.url,
+            "--streams",
+            "3",
+            "--seconds",
+            "1",
+            "--check",
+            "--json",
+        )
+    report = json.loads(out)
+    assert report["frames"]["lost"] == report["frames"]["mismatched"] == 0
+    # Whether the p99 round trip stayed under 20 ms depends on this machine's load.
+    assert code == (0 if report["held_real_time"] else 3), err
