@@ -81,6 +81,21 @@ async def test_each_reply_names_its_frame_and_holds_its_samples(daphne_server, f
         assert session.unanswered == 0
 
 
+async def test_replies_iterate_in_order_until_the_client_closes(daphne_server):
+    audio = sine(16384, 0.25, 440)  # four frames
+    async with client.connect(daphne_server.ws_url) as session:
+        for frame in frames(audio, 1024):
+            await session.send(frame)
+        await session.ping("last")
+        received = []
+        async for message in session:
+            received.append(message)
+            if len(received) == 5:
+                await session.close()
+    assert [reply.frame for reply in received[:4]] == [0, 1, 2, 3]
+    assert received[4]["type"] == "pong" and received[4]["id"] == "last"
+
+
 @pytest.mark.parametrize(("format", "subtype"), [("f32", "FLOAT"), ("s16", "PCM_16")])
 async def test_a_wav_file_comes_back_sample_for_sample(
     daphne_server, tmp_path, format, subtype

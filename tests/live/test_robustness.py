@@ -131,14 +131,17 @@ async def test_500_sessions_ended_every_way_leave_no_session_and_flat_memory(
     # (growth stops within them here); a leak shows as growth after that.
     await end_sessions(url, 1500)
     assert await wait_for_sessions_open(server, 0) == 0
-    before = await settled_rss_kib(server)
-    await end_sessions(url, 500)
-    assert await wait_for_sessions_open(server, 0) == 0
-    after = await settled_rss_kib(server)
-    print(f"\nworker RSS: {before} KiB before, {after} KiB after 500 more sessions")
-    # Rounds of 500 vary by about 1 MiB here; a leak of 6 KiB a session would
-    # add 3 MiB.
-    assert after - before < 3072, f"RSS grew from {before} KiB to {after} KiB"
+    growth = []
+    for _ in range(3):
+        before = await settled_rss_kib(server)
+        await end_sessions(url, 500)
+        assert await wait_for_sessions_open(server, 0) == 0
+        growth.append(await settled_rss_kib(server) - before)
+    print(f"\nworker RSS growth per round of 500 sessions: {growth} KiB")
+    # A leak of 6 KiB a session adds 3 MiB in every round. A busy machine can make
+    # the worker hold more sessions at once and grow its arenas in one step, once:
+    # so the quietest round decides. Rounds vary by about 1 MiB here.
+    assert min(growth) < 3072, f"RSS grew in every round: {growth} KiB"
     await closed_normally(url)
 
 
