@@ -26,8 +26,8 @@ import psutil
 from .errors import HandshakeFailed, ServerError, SessionClosed, WsaudioError
 from .measure import LoopLag, now, percentiles_ms, sleep_until
 from .session import Reply, Session, connect
-from .tagging import MAX_STREAMS, FrameTagger
-from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, session_url
+from .tagging import MAX_STREAMS, TAG_SAMPLES, FrameTagger
+from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, FORMATS, session_url
 
 # What "held real time" means: every stream connected, no reply differs from its
 # frame, this share of frames came back, and this round trip at the 99th percentile.
@@ -97,7 +97,12 @@ class LoadTest:
                 0 < self.seconds <= limits.max_seconds,
                 f"--seconds above 0, up to {limits.max_seconds:g}",
             ),
+            (
+                TAG_SAMPLES < self.frame_samples,
+                f"--frame-samples above {TAG_SAMPLES}, the samples of the tag",
+            ),
             (self.frames_per_stream >= 1, "--seconds must hold at least one frame"),
+            (self.format in FORMATS, f"--format one of {', '.join(FORMATS)}"),
             (self.ramp_batch >= 1, "--ramp-batch 1 or more"),
             (0 <= self.ramp_interval <= 60, "--ramp-interval 0..60 seconds"),
             (

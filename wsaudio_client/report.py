@@ -81,7 +81,10 @@ def loadtest_tables(summary: dict[str, Any]) -> list[Table]:
             ("server", summary["server"]),
             ("rate / format", f"{summary['rate']} Hz {summary['format']}"),
             ("frames per second, all streams", summary["frames_per_second"]),
-            *((f"frames {name}", value) for name, value in frames.items()),
+            *(
+                (f"frames {name.replace('_', ' ')}", value)
+                for name, value in frames.items()
+            ),
             ("connect failures", _counts(summary["connect_failures"])),
             ("server errors", _counts(summary["server_errors"])),
             ("closed early", _counts(summary["closed_early"])),

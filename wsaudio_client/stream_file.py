@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import read_mono, write_wire_samples
+from .audio import check_writable, read_mono, write_wire_samples
 from .errors import BadFrame, RateLimited, SessionClosed
 from .measure import now, percentiles_ms, sleep_until
 from .session import CLOSE_SECONDS, Reply, Session, connect
@@ -85,6 +85,8 @@ async def echo_file(
     if speed <= 0:
         raise ValueError("--speed must be above 0")
     source = read_mono(input_path, rate)
+    if output_path is not None:
+        check_writable(output_path)
     run = EchoRun(
         server=server,
         input={

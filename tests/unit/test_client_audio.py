@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from wsaudio_client.audio import read_mono, write_wire_samples
+from wsaudio_client.audio import check_writable, read_mono, write_wire_samples
 from wsaudio_client.wire import encode_frame
 
 from ..conftest import sine
@@ -62,3 +62,20 @@ def test_replies_are_written_with_exactly_the_samples_on_the_wire(
     written, rate = soundfile.read(tmp_path / "out.wav", dtype=dtype)
     assert rate == 16384
     assert written.tobytes() == pcm
+
+
+def test_a_file_that_cannot_be_read_says_so(tmp_path):
+    (tmp_path / "noise.wav").write_bytes(b"not audio" * 10)
+    with pytest.raises(ValueError, match="Format not recognised"):
+        read_mono(tmp_path / "noise.wav", 16384)
+    with pytest.raises(ValueError, match="missing.wav"):
+        read_mono(tmp_path / "missing.wav", 16384)
+
+
+def test_an_output_that_could_not_be_written_is_refused_up_front(tmp_path):
+    check_writable(tmp_path / "out.wav")
+    check_writable(tmp_path / "out.FLAC")
+    with pytest.raises(ValueError, match="suffix"):
+        check_writable(tmp_path / "out.mp4")
+    with pytest.raises(ValueError, match="not a directory"):
+        check_writable(tmp_path / "nowhere" / "out.wav")

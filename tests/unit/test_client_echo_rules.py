@@ -4,6 +4,7 @@ the server's limits in ``ready`` would punish."""
 import pytest
 
 from echo import protocol
+from wsaudio_client.__main__ import EXIT_USAGE, main
 from wsaudio_client.stream_file import _check_limits
 from wsaudio_client.wire import Ready
 
@@ -40,3 +41,9 @@ def test_frames_so_short_they_break_the_message_rate_are_refused():
     with pytest.raises(ValueError, match="1024 messages a second"):
         _check_limits(ready(), 16, 1.0)
     _check_limits(ready(), 64, 1.0)  # 256 a second
+
+
+def test_the_command_names_a_file_it_cannot_read_and_exits_2(tmp_path, capsys):
+    missing = tmp_path / "missing.wav"
+    assert main(["echo", str(missing), "--server", "ws://127.0.0.1:9"]) == EXIT_USAGE
+    assert f"Error opening '{missing}'" in capsys.readouterr().err

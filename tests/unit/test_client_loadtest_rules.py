@@ -43,6 +43,8 @@ async def test_a_remote_server_is_refused_before_any_connection():
         ({"seconds": 3_601}, "--seconds"),
         ({"seconds": 0.01}, "at least one frame"),
         ({"ramp_batch": 0}, "--ramp-batch"),
+        ({"frame_samples": 4}, "--frame-samples"),
+        ({"format": "f64"}, "--format"),
         ({"processor": "gain"}, "echo processor"),
     ],
 )
