@@ -417,10 +417,13 @@ class ServerProcess:
     """The server process's CPU time and memory, read from the OS by pid."""
 
     def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
+        try:
+            self.process = psutil.Process(pid)
+            self.cpu_start = self._cpu_seconds()
+            self.rss_start = self.rss_peak = self.process.memory_info().rss
+        except psutil.Error as unreadable:
+            raise ValueError(f"--server-pid {pid}: {unreadable}") from None
         self.started = time.monotonic()
-        self.cpu_start = self._cpu_seconds()
-        self.rss_start = self.rss_peak = self.process.memory_info().rss
 
     def _cpu_seconds(self) -> float:
         times = self.process.cpu_times()

@@ -33,6 +33,12 @@ async def test_a_remote_server_is_refused_before_any_connection():
         await run_loadtest(LoadTest(server="ws://192.0.2.1:9", streams=1, seconds=1))
 
 
+async def test_a_server_pid_that_names_no_process_is_refused():
+    test = LoadTest(server="ws://127.0.0.1:9", server_pid=2**22 + 1, seconds=1)
+    with pytest.raises(ValueError, match="--server-pid"):
+        await run_loadtest(test)
+
+
 @pytest.mark.parametrize(
     ("change", "rule"),
     [
