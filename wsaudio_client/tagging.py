@@ -41,37 +41,28 @@ class FrameTagger:
         self.size = self.tag.size + len(self.body)
 
     def frame(self, sequence: int) -> bytes:
-        if not 0 <= sequence <= MAX_SEQUENCE:
-            raise ValueError(f"sequence numbers run from 0 to {MAX_SEQUENCE}")
-        high, low = sequence >> 16, sequence & 0xFFFF
-        check = self.stream ^ high ^ low ^ _CHECK
-        scale = self.scale
-        return (
-            self.tag.pack(
-                *(
-                    (word - _WORD_OFFSET) * scale
-                    for word in (self.stream, high, low, check)
-                )
-            )
-            + self.body
-        )
+        return self._tag(sequence) + self.body
 
     def sequence_of(self, reply: bytes) -> int | None:
         """The sequence number of one of this stream's frames, byte for byte;
         None for anything else (another stream's frame, or a changed byte)."""
-        tag = self.tag
-        if len(reply) != self.size or reply[tag.size :] != self.body:
+        if len(reply) != self.size or not reply.endswith(self.body):
             return None
-        values = tag.unpack_from(reply)
+        values = self.tag.unpack_from(reply)
         words = [round(value / self.scale) + _WORD_OFFSET for value in values]
         stream, high, low, check = words
         if stream != self.stream or check != stream ^ high ^ low ^ _CHECK:
             return None
         sequence = high << 16 | low
         # Packing again catches a changed bit that the rounding above would hide.
-        return (
-            sequence if reply[: tag.size] == self.frame(sequence)[: tag.size] else None
-        )
+        return sequence if reply.startswith(self._tag(sequence)) else None
+
+    def _tag(self, sequence: int) -> bytes:
+        if not 0 <= sequence <= MAX_SEQUENCE:
+            raise ValueError(f"sequence numbers run from 0 to {MAX_SEQUENCE}")
+        high, low = sequence >> 16, sequence & 0xFFFF
+        words = (self.stream, high, low, self.stream ^ high ^ low ^ _CHECK)
+        return self.tag.pack(*((word - _WORD_OFFSET) * self.scale for word in words))
 
 
 # Four tag words as samples of each format.

@@ -99,18 +99,24 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
+async def load_with_check(server: FaultyEchoServer, *options: str):
+    """The loadtest command with --check: 3 streams for 1 s."""
+    return await run_cli(
+        "loadtest",
+        "--server",
+        server.url,
+        "--streams",
+        "3",
+        "--seconds",
+        "1",
+        "--check",
+        *options,
+    )
+
+
 async def test_the_command_prints_the_verdict_and_check_exits_3_when_not_held():
     async with FaultyEchoServer(drop={2}, corrupt={3}) as server:
-        code, out, err = await run_cli(
-            "loadtest",
-            "--server",
-            server.url,
-            "--streams",
-            "3",
-            "--seconds",
-            "1",
-            "--check",
-        )
+        code, out, err = await load_with_check(server)
     assert code == 3, err
     assert "held real time: NO" in out
     assert re.search(r"frames lost\s*│\s*3\s*│", out)
@@ -119,17 +125,7 @@ async def test_the_command_prints_the_verdict_and_check_exits_3_when_not_held():
 
 async def test_check_exits_0_exactly_when_the_report_says_real_time_was_held():
     async with FaultyEchoServer() as server:
-        code, out, err = await run_cli(
-            "loadtest",
-            "--server",
-            server.url,
-            "--streams",
-            "3",
-            "--seconds",
-            "1",
-            "--check",
-            "--json",
-        )
+        code, out, err = await load_with_check(server, "--json")
     report = json.loads(out)
     assert report["frames"]["lost"] == report["frames"]["mismatched"] == 0
     # Whether the p99 round trip stayed under 20 ms depends on this machine's load.
