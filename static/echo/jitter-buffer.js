@@ -1,0 +1,78 @@
+/**
+ * The playback buffer between bursty network arrivals and the steady audio clock.
+ *
+ * It holds back playback until `target` samples are buffered, plays while it has
+ * audio, and on running dry (an underrun) plays silence and refills to `target`
+ * before playing again. When a burst would pass `capacity`, the oldest audio is
+ * dropped back to `target` (an overrun), so latency cannot creep up after a stall.
+ */
+
+import { RingBuffer } from "./ring-buffer.js";
+
+export class JitterBuffer {
+  /**
+   * @param {number} target samples buffered before playing starts or resumes
+   * @param {number} capacity the most samples held; at least `target`
+   */
+  constructor(target, capacity) {
+    if (!(target > 0 && capacity >= target)) {
+      throw new RangeError(`need 0 < target <= capacity, not ${target} and ${capacity}`);
+    }
+    this.target = target;
+    this.ring = new RingBuffer(capacity);
+    this.playing = false;
+    this.underruns = 0; // times it ran dry while playing (not the first fill)
+    this.overruns = 0; // times audio was dropped to make room
+    this.droppedSamples = 0;
+    this.playedSamples = 0; // samples of received audio handed to the output
+  }
+
+  /** Samples waiting to be played. */
+  get buffered() {
+    return this.ring.size;
+  }
+
+  /**
+   * Queue received audio.
+   * @param {Float32Array} samples
+   * @param {number} [count] how many of its first samples
+   */
+  push(samples, count = samples.length) {
+    const { ring } = this;
+    let skip = 0;
+    if (ring.size + count > ring.capacity) {
+      this.overruns++;
+      const keep = Math.max(0, this.target - count); // the newest audio survives
+      skip = Math.max(0, count - ring.capacity); // a burst longer than everything
+      this.droppedSamples += ring.discard(ring.size - keep) + skip;
+    }
+    ring.push(samples, skip, count - skip);
+    if (!this.playing && ring.size >= this.target) this.playing = true;
+  }
+
+  /**
+   * Fill `output` with the next audio, or silence while (re)filling.
+   * @param {Float32Array} output one render quantum
+   * @returns {number} samples of received audio in it
+   */
+  pull(output) {
+    if (!this.playing) {
+      output.fill(0);
+      return 0;
+    }
+    const n = this.ring.pull(output);
+    if (n < output.length) {
+      output.fill(0, n);
+      this.underruns++;
+      this.playing = false;
+    }
+    this.playedSamples += n;
+    return n;
+  }
+
+  /** Drop everything and wait for a new first fill. */
+  reset() {
+    this.ring.clear();
+    this.playing = false;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The playback worklet: received frames at `targetRate` in (float32 ArrayBuffers
+ * from the page), upsampled to the context rate into a jitter buffer, played out
+ * one render quantum at a time. Posts its counters to the page a few times a second.
+ */
+
+import { REPORT_INTERVAL_MS } from "./constants.js";
+import { JitterBuffer } from "./jitter-buffer.js";
+import { Resampler } from "./resampler.js";
+
+class PlaybackProcessor extends AudioWorkletProcessor {
+  constructor({ processorOptions: { targetRate, frameSize, depthFrames, headroomFrames } }) {
+    super();
+    this.resampler = new Resampler(targetRate, sampleRate);
+    this.upsampled = new Float32Array(this.resampler.maxOutput(frameSize));
+    this.frameSize = frameSize;
+    const frameAtContextRate = (frameSize * sampleRate) / targetRate;
+    const target = Math.round(depthFrames * frameAtContextRate);
+    const capacity = Math.round((depthFrames + headroomFrames) * frameAtContextRate);
+    this.jitter = new JitterBuffer(target, capacity);
+    this.reportEvery = Math.round((REPORT_INTERVAL_MS / 1000) * sampleRate);
+    this.sinceReport = 0;
+    this.report = { underruns: 0, overruns: 0, droppedSamples: 0, playedSamples: 0, buffered: 0 };
+    this.port.onmessage = ({ data }) => this.receive(new Float32Array(data));
+  }
+
+  /** One received frame; frames longer than `frameSize` are taken in pieces. */
+  receive(samples) {
+    for (let offset = 0; offset < samples.length; offset += this.frameSize) {
+      const piece = samples.subarray(offset, offset + this.frameSize);
+      const written = this.resampler.process(piece, this.upsampled);
+      this.jitter.push(this.upsampled, written);
+    }
+  }
+
+  process(inputs, outputs) {
+    const output = outputs[0][0];
+    this.jitter.pull(output);
+    this.sinceReport += output.length;
+    if (this.sinceReport >= this.reportEvery) {
+      this.sinceReport = 0;
+      const { jitter, report } = this;
+      report.underruns = jitter.underruns;
+      report.overruns = jitter.overruns;
+      report.droppedSamples = jitter.droppedSamples;
+      report.playedSamples = jitter.playedSamples;
+      report.buffered = jitter.buffered;
+      this.port.postMessage(report);
+    }
+    return true;
+  }
+}
+
+registerProcessor("wsaudio-playback", PlaybackProcessor);
