@@ -1,7 +1,9 @@
 # The README's two commands: `make run` serves, `make test` runs every test.
 # Both set up .venv first (reinstalling only when a requirements file changed).
-# `make test` runs the whole suite on SQLite, then the tests marked `database`
-# again on PostgreSQL; `make test-sqlite` and `make test-postgres` run one pass.
+# `make test` runs tests/js under Node, the whole pytest suite on SQLite
+# (tests/browser in headless Chromium included), then the tests marked `database`
+# again on PostgreSQL; `make test-js`, `make test-sqlite` and `make test-postgres`
+# run one of them.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -14,7 +16,7 @@ DAPHNE_FLAGS := --websocket-max-message-size 1048576 --websocket-max-frame-size 
 # The PostgreSQL of the second pass; the tests create their databases beside this one.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres services lint bench bench-records
+.PHONY: run test test-sqlite test-postgres test-js services lint bench bench-records
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -37,17 +39,23 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Stops before any test runs, saying how to start what is missing.
+# Stops before any test runs, saying how to start what is missing: PostgreSQL,
+# Chromium for tests/browser (WSAUDIO_CHROMIUM, else /usr/bin/chromium) and
+# Node.js for tests/js.
 services: $(VENV)/.dev-installed
-	$(BIN)/python scripts/require_services.py postgres='$(TEST_POSTGRES_URL)'
+	$(BIN)/python scripts/require_services.py postgres='$(TEST_POSTGRES_URL)' chromium node
 
-test: lint services test-sqlite test-postgres
+test: lint services test-js test-sqlite test-postgres
 
 test-sqlite: $(VENV)/.dev-installed
 	env -u DATABASE_URL $(BIN)/pytest
 
 test-postgres: services
 	DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest -m database
+
+# The browser client's DSP and protocol modules (static/echo/) under Node's runner.
+test-js:
+	node --test tests/js/
 
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python bench/frame_cost.py --write

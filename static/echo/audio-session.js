@@ -18,6 +18,10 @@ import { CloseCode, decodeFrame, encodeFrame, parseMessage, sessionUrl } from ".
 const SEND_TIMES = 1024;
 /** Round trips the percentiles are taken over: the last 16 s at the defaults. */
 const RTT_WINDOW = 256;
+/** How long Stop waits for replies still on their way. */
+const REPLY_WAIT_MS = 1000;
+/** How long Stop waits for playback beyond the audio it had buffered. */
+const PLAY_OUT_MARGIN_MS = 500;
 
 /** Microphone processing is off by default: it would change what the server hears. */
 export const DEFAULT_CONSTRAINTS = Object.freeze({
@@ -25,6 +29,17 @@ export const DEFAULT_CONSTRAINTS = Object.freeze({
   noiseSuppression: false,
   autoGainControl: false,
 });
+
+/** Resolves once `done()` holds, or after `timeoutMs`. */
+function until(done, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  return new Promise((resolve) => {
+    const check = () => (done() || performance.now() > deadline ? resolve() : setTimeout(check, 10));
+    check();
+  });
+}
+
+const stopTracks = (stream) => stream.getTracks().forEach((track) => track.stop());
 
 /**
  * The value at fraction `q` of sorted `values` (nearest rank).
@@ -96,19 +111,23 @@ export class AudioSession {
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     const ready = this.listen(socket);
+    const microphone = navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, ...constraints },
+    });
     try {
       const [stream] = await Promise.all([
-        navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, ...constraints } }),
+        microphone,
         context.audioWorklet.addModule(new URL("./capture-processor.js", import.meta.url)),
         context.audioWorklet.addModule(new URL("./playback-processor.js", import.meta.url)),
         ready,
       ]);
-      this.stream = stream;
       if (this.stopping) throw new Error("stopped while connecting");
+      this.stream = stream;
       this.connectGraph(context, stream);
       await context.resume();
     } catch (error) {
-      this.fail(error);
+      microphone.then(stopTracks, () => {}); // if it opens after all, close it again
+      if (!this.stopping) this.fail(error);
       return;
     }
     this.capture.port.postMessage("start");
@@ -116,12 +135,27 @@ export class AudioSession {
     this.reporter = setInterval(() => this.updateRtt(), REPORT_INTERVAL_MS);
   }
 
-  /** End the session: the socket closes with 1000, then the state becomes "stopped". */
-  stop() {
-    if (!this.socket) return;
+  /**
+   * End the session: capture stops, the replies still on their way arrive and are
+   * played out, then the socket closes with 1000 and the state becomes "stopped".
+   */
+  async stop() {
+    if (!this.socket || this.stopping) return;
     this.stopping = true;
-    this.capture?.port.postMessage("stop");
+    if (this.status.state === "running") {
+      this.capture.port.postMessage("stop");
+      await this.playOut();
+    }
     if (this.socket.readyState <= WebSocket.OPEN) this.socket.close(CloseCode.NORMAL);
+  }
+
+  async playOut() {
+    const open = () => this.socket.readyState === WebSocket.OPEN && this.playback;
+    const { status } = this;
+    await until(() => !open() || status.framesReceived >= status.framesSent, REPLY_WAIT_MS);
+    if (!open()) return;
+    this.playback.port.postMessage("drain");
+    await until(() => !open() || this.playedOut, status.bufferedMs + PLAY_OUT_MARGIN_MS);
   }
 
   resetCounters() {
@@ -138,6 +172,7 @@ export class AudioSession {
       closeCode: null,
     });
     this.rttCount = 0;
+    this.playedOut = false;
   }
 
   /** Wire up the socket; the promise settles on `ready`, or on what came instead. */
@@ -158,7 +193,8 @@ export class AudioSession {
       };
       socket.onclose = ({ code }) => {
         this.status.closeCode = code;
-        const ended = this.stopping && code === CloseCode.NORMAL;
+        // Stopped by the user: after the session ran, or before `ready` came.
+        const ended = this.stopping && (code === CloseCode.NORMAL || !this.status.session);
         if (!ended && !this.status.lastError) {
           this.status.lastError = {
             code: "connection_closed",
@@ -220,7 +256,8 @@ export class AudioSession {
     this.playback.port.postMessage(samples.buffer, [samples.buffer]);
   }
 
-  playbackReport({ underruns, overruns, playedSamples, buffered }) {
+  playbackReport({ underruns, overruns, playedSamples, buffered, drained }) {
+    this.playedOut = drained;
     Object.assign(this.status, {
       underruns,
       overruns,
@@ -249,7 +286,7 @@ export class AudioSession {
   teardown(state) {
     clearInterval(this.reporter);
     this.updateRtt();
-    this.stream?.getTracks().forEach((track) => track.stop());
+    if (this.stream) stopTracks(this.stream);
     this.source?.disconnect();
     this.playback?.disconnect();
     this.context?.close();

@@ -21,6 +21,7 @@ export class JitterBuffer {
     this.target = target;
     this.ring = new RingBuffer(capacity);
     this.playing = false;
+    this.draining = false; // playing out the end of the stream: running dry is no underrun
     this.underruns = 0; // times it ran dry while playing (not the first fill)
     this.overruns = 0; // times audio was dropped to make room
     this.droppedSamples = 0;
@@ -41,10 +42,11 @@ export class JitterBuffer {
     const { ring } = this;
     let skip = 0;
     if (ring.size + count > ring.capacity) {
+      // Keep only the newest `target` samples of what is buffered plus this burst.
       this.overruns++;
-      const keep = Math.max(0, this.target - count); // the newest audio survives
-      skip = Math.max(0, count - ring.capacity); // a burst longer than everything
-      this.droppedSamples += ring.discard(ring.size - keep) + skip;
+      skip = Math.max(0, count - this.target);
+      const dropped = ring.discard(ring.size - Math.max(0, this.target - count));
+      this.droppedSamples += dropped + skip;
     }
     ring.push(samples, skip, count - skip);
     if (!this.playing && ring.size >= this.target) this.playing = true;
@@ -63,16 +65,28 @@ export class JitterBuffer {
     const n = this.ring.pull(output);
     if (n < output.length) {
       output.fill(0, n);
-      this.underruns++;
+      if (!this.draining) this.underruns++;
       this.playing = false;
     }
     this.playedSamples += n;
     return n;
   }
 
+  /** No more audio is coming: play out what is buffered, however little. */
+  drain() {
+    this.draining = true;
+    this.playing = this.ring.size > 0;
+  }
+
+  /** Everything pushed has been played (or dropped). */
+  get drained() {
+    return this.draining && this.ring.size === 0;
+  }
+
   /** Drop everything and wait for a new first fill. */
   reset() {
     this.ring.clear();
     this.playing = false;
+    this.draining = false;
   }
 }

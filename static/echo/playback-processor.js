@@ -1,7 +1,8 @@
 /**
  * The playback worklet: received frames at `targetRate` in (float32 ArrayBuffers
  * from the page), upsampled to the context rate into a jitter buffer, played out
- * one render quantum at a time. Posts its counters to the page a few times a second.
+ * one render quantum at a time. Posts its counters to the page a few times a second,
+ * and once more when, after "drain", it has played out the last of the audio.
  */
 
 import { REPORT_INTERVAL_MS } from "./constants.js";
@@ -20,8 +21,18 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     this.jitter = new JitterBuffer(target, capacity);
     this.reportEvery = Math.round((REPORT_INTERVAL_MS / 1000) * sampleRate);
     this.sinceReport = 0;
-    this.report = { underruns: 0, overruns: 0, droppedSamples: 0, playedSamples: 0, buffered: 0 };
-    this.port.onmessage = ({ data }) => this.receive(new Float32Array(data));
+    this.report = {
+      underruns: 0,
+      overruns: 0,
+      droppedSamples: 0,
+      playedSamples: 0,
+      buffered: 0,
+      drained: false,
+    };
+    this.port.onmessage = ({ data }) => {
+      if (data === "drain") this.jitter.drain();
+      else this.receive(new Float32Array(data));
+    };
   }
 
   /** One received frame; frames longer than `frameSize` are taken in pieces. */
@@ -35,16 +46,18 @@ class PlaybackProcessor extends AudioWorkletProcessor {
 
   process(inputs, outputs) {
     const output = outputs[0][0];
-    this.jitter.pull(output);
+    const { jitter, report } = this;
+    if (report.drained) return false; // played out: the node may be released
+    jitter.pull(output);
     this.sinceReport += output.length;
-    if (this.sinceReport >= this.reportEvery) {
+    if (this.sinceReport >= this.reportEvery || jitter.drained) {
       this.sinceReport = 0;
-      const { jitter, report } = this;
       report.underruns = jitter.underruns;
       report.overruns = jitter.overruns;
       report.droppedSamples = jitter.droppedSamples;
       report.playedSamples = jitter.playedSamples;
       report.buffered = jitter.buffered;
+      report.drained = jitter.drained;
       this.port.postMessage(report);
     }
     return true;

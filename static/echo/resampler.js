@@ -39,10 +39,14 @@ function besselI0(x) {
  *
  * @param {number} inputRate
  * @param {number} outputRate
- * @param {number} [attenuationDb]
+ * @param {number} [attenuationDb] stopband attenuation, 50 to 150 dB
  * @returns {{phases: number, step: number, taps: number, coefficients: Float32Array}}
  */
 export function designFilter(inputRate, outputRate, attenuationDb = ATTENUATION_DB) {
+  if (!(attenuationDb >= 50 && attenuationDb <= 150)) {
+    // Kaiser's formula for beta below holds from 50 dB; past 150 float32 taps cannot deliver.
+    throw new RangeError(`attenuation must be 50 to 150 dB, not ${attenuationDb}`);
+  }
   const divisor = gcd(inputRate, outputRate);
   const phases = outputRate / divisor; // L
   const step = inputRate / divisor; // M

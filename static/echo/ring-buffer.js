@@ -30,7 +30,7 @@ export class RingBuffer {
    * @returns {number} samples appended: fewer than `count` only when it is full
    */
   push(source, offset = 0, count = source.length - offset) {
-    const n = Math.min(count, this.free);
+    const n = Math.max(0, Math.min(count, this.free, source.length - offset));
     const { samples } = this;
     const capacity = samples.length;
     let index = (this.readIndex + this.size) % capacity;
@@ -50,7 +50,7 @@ export class RingBuffer {
    * @returns {number} samples moved: fewer than `count` only when it ran empty
    */
   pull(target, offset = 0, count = target.length - offset) {
-    const n = Math.min(count, this.size);
+    const n = Math.max(0, Math.min(count, this.size, target.length - offset));
     const { samples } = this;
     const capacity = samples.length;
     let index = this.readIndex;

@@ -1,4 +1,4 @@
-"""The browser's copy of protocol v1 (static/echo/protocol.js) agrees with the server's."""
+"""The page's copy of protocol v1, static/echo/protocol.js, agrees with the server."""
 
 import json
 import shutil
@@ -21,10 +21,11 @@ let input = "";
 for await (const chunk of process.stdin) input += chunk;
 const samples = Float32Array.from(JSON.parse(input));
 const hex = (bytes) => Buffer.from(bytes).toString("hex");
-const encoded = Object.fromEntries(Object.keys(wire.SAMPLE_WIDTH).map(
-  (name) => [name, hex(wire.encodeFrame(samples, name))]));
-const decoded = Object.fromEntries(Object.keys(wire.SAMPLE_WIDTH).map(
-  (name) => [name, hex(wire.decodeFrame(wire.encodeFrame(samples, name), name).buffer)]));
+const formats = Object.keys(wire.SAMPLE_WIDTH);
+const encode = (name) => wire.encodeFrame(samples, name);
+const encoded = Object.fromEntries(formats.map((name) => [name, hex(encode(name))]));
+const decoded = Object.fromEntries(formats.map(
+  (name) => [name, hex(wire.decodeFrame(encode(name), name).buffer)]));
 console.log(JSON.stringify({...wire, constants, encoded, decoded}));
 """
 

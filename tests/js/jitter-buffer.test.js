@@ -1,0 +1,174 @@
+/** The jitter buffer: holds back to its target, plays in order, counts underruns and overruns. */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { JitterBuffer } from "../../static/echo/jitter-buffer.js";
+import { between, counting, prng } from "./signals.js";
+
+const QUANTUM = 128; // samples per Web Audio render quantum
+const TARGET = 256;
+const CAPACITY = 512;
+const SILENCE = new Float32Array(QUANTUM);
+
+/** One render quantum from `jitter`, and how much of it was received audio. */
+function play(jitter) {
+  const output = new Float32Array(QUANTUM).fill(-1);
+  const audio = jitter.pull(output);
+  return { output, audio };
+}
+
+describe("JitterBuffer", () => {
+  test("plays silence until the target is buffered, then the audio from its start", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(TARGET - 1));
+    assert.deepEqual(play(jitter), { output: SILENCE, audio: 0 });
+    assert.equal(jitter.buffered, TARGET - 1);
+    jitter.push(counting(1, TARGET - 1));
+    assert.deepEqual(play(jitter), { output: counting(QUANTUM), audio: QUANTUM });
+    assert.deepEqual(play(jitter), { output: counting(QUANTUM, QUANTUM), audio: QUANTUM });
+    assert.equal(jitter.underruns, 0);
+  });
+
+  test("plays every sample in order when arrivals keep ahead of playback", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    const random = prng(11);
+    let received = 0;
+    let played = 0;
+    for (let quantum = 0; quantum < 2000; quantum++) {
+      // Bursts of any size that keep the level between the target and the capacity.
+      while (jitter.buffered < TARGET) {
+        const burst = between(random, 1, CAPACITY - jitter.buffered);
+        jitter.push(counting(burst, received));
+        received += burst;
+      }
+      const { output, audio } = play(jitter);
+      assert.equal(audio, QUANTUM);
+      assert.deepEqual(output, counting(QUANTUM, played));
+      played += QUANTUM;
+    }
+    assert.deepEqual(
+      {
+        underruns: jitter.underruns,
+        overruns: jitter.overruns,
+        playedSamples: jitter.playedSamples,
+      },
+      { underruns: 0, overruns: 0, playedSamples: played },
+    );
+  });
+
+  test("waiting for the first fill is not an underrun", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    for (let i = 0; i < 10; i++) play(jitter);
+    jitter.push(counting(QUANTUM));
+    play(jitter);
+    assert.equal(jitter.underruns, 0);
+    assert.equal(jitter.playedSamples, 0);
+  });
+
+  test("running dry plays what is left then silence, counts one underrun, and refills to the target before playing on", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(TARGET + 100));
+    play(jitter);
+    play(jitter);
+    const short = play(jitter); // 100 samples left for a quantum of 128
+    assert.equal(short.audio, 100);
+    assert.deepEqual(short.output.subarray(0, 100), counting(100, TARGET));
+    assert.deepEqual(short.output.subarray(100), new Float32Array(QUANTUM - 100));
+    assert.equal(jitter.underruns, 1);
+
+    // Refilling: silence, and no further underruns, until the target is back.
+    jitter.push(counting(TARGET - 1, 1000));
+    assert.deepEqual(play(jitter), { output: SILENCE, audio: 0 });
+    assert.deepEqual(play(jitter), { output: SILENCE, audio: 0 });
+    assert.equal(jitter.underruns, 1);
+    jitter.push(counting(1, 1000 + TARGET - 1));
+    assert.deepEqual(play(jitter), { output: counting(QUANTUM, 1000), audio: QUANTUM });
+    assert.equal(jitter.underruns, 1);
+  });
+
+  test("a quantum that empties it exactly is not an underrun, the next one is", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(TARGET));
+    play(jitter);
+    assert.equal(play(jitter).audio, QUANTUM);
+    assert.equal(jitter.underruns, 0);
+    assert.deepEqual(play(jitter), { output: SILENCE, audio: 0 });
+    assert.equal(jitter.underruns, 1);
+  });
+
+  test("an arrival that would pass the capacity drops the oldest audio back to the target and counts one overrun", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(CAPACITY)); // exactly full: nothing dropped yet
+    assert.equal(jitter.overruns, 0);
+    jitter.push(counting(QUANTUM, CAPACITY));
+    assert.deepEqual(
+      {
+        overruns: jitter.overruns,
+        droppedSamples: jitter.droppedSamples,
+        buffered: jitter.buffered,
+      },
+      { overruns: 1, droppedSamples: CAPACITY + QUANTUM - TARGET, buffered: TARGET },
+    );
+    // The newest audio survives: playback goes on from the newest TARGET samples.
+    assert.deepEqual(play(jitter).output, counting(QUANTUM, CAPACITY + QUANTUM - TARGET));
+    assert.deepEqual(play(jitter).output, counting(QUANTUM, CAPACITY));
+  });
+
+  test("a burst longer than the target leaves only its newest target samples", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(100));
+    jitter.push(counting(CAPACITY + 300, 100));
+    const total = 100 + CAPACITY + 300;
+    assert.deepEqual(
+      {
+        overruns: jitter.overruns,
+        droppedSamples: jitter.droppedSamples,
+        buffered: jitter.buffered,
+      },
+      { overruns: 1, droppedSamples: total - TARGET, buffered: TARGET },
+    );
+    assert.deepEqual(play(jitter).output, counting(QUANTUM, total - TARGET));
+  });
+
+  test("push takes only the first `count` samples of its array", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(TARGET + 50), TARGET);
+    assert.equal(jitter.buffered, TARGET);
+  });
+
+  test("playedSamples counts received audio only, never the silence", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    play(jitter); // waiting for the first fill
+    jitter.push(counting(TARGET + 10));
+    play(jitter);
+    play(jitter);
+    play(jitter); // 10 samples, then silence
+    play(jitter); // refilling
+    assert.equal(jitter.playedSamples, TARGET + 10);
+  });
+
+  test("reset drops everything and waits for a new first fill", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(CAPACITY));
+    play(jitter);
+    jitter.reset();
+    assert.equal(jitter.buffered, 0);
+    jitter.push(counting(QUANTUM, 5000));
+    assert.deepEqual(play(jitter), { output: SILENCE, audio: 0 });
+    assert.equal(jitter.underruns, 0);
+    jitter.push(counting(TARGET - QUANTUM, 5000 + QUANTUM));
+    assert.deepEqual(play(jitter).output, counting(QUANTUM, 5000));
+  });
+
+  for (const [target, capacity] of [
+    [0, 512],
+    [-1, 512],
+    [513, 512],
+    [Number.NaN, 512],
+  ]) {
+    test(`refuses a target of ${target} with a capacity of ${capacity}`, () => {
+      assert.throws(() => new JitterBuffer(target, capacity), RangeError);
+    });
+  }
+});
