@@ -55,7 +55,7 @@ test-postgres: services
 
 # The browser client's DSP and protocol modules (static/echo/) under Node's runner.
 test-js:
-	node --test tests/js/
+	node --test tests/js/*.test.js
 
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python bench/frame_cost.py --write
