@@ -88,6 +88,7 @@ export class AudioSession {
       underruns: 0,
       overruns: 0,
       samplesPlayed: 0,
+      samplesDropped: 0,
       lastError: null,
       closeCode: null,
     };
@@ -168,6 +169,7 @@ export class AudioSession {
       underruns: 0,
       overruns: 0,
       samplesPlayed: 0,
+      samplesDropped: 0,
       lastError: null,
       closeCode: null,
     });
@@ -256,12 +258,13 @@ export class AudioSession {
     this.playback.port.postMessage(samples.buffer, [samples.buffer]);
   }
 
-  playbackReport({ underruns, overruns, playedSamples, buffered, drained }) {
+  playbackReport({ underruns, overruns, playedSamples, droppedSamples, buffered, drained }) {
     this.playedOut = drained;
     Object.assign(this.status, {
       underruns,
       overruns,
       samplesPlayed: playedSamples,
+      samplesDropped: droppedSamples,
       bufferedMs: (1000 * buffered) / this.status.contextRate,
     });
   }

@@ -18,6 +18,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ..live.records import records
 from ..live.server import LiveServer
+from .playback import (
+    BLOCK,
+    compare_playback,
+    install_playback_tap,
+    played_samples,
+    upsample_like_the_page,
+)
 from .signals import OUT_OF_BAND_HZ, TONE_HZ, MicSignal, measure
 from .traffic import Socket, record_websockets
 
@@ -49,6 +56,7 @@ def test_the_page_sends_the_microphone_filtered_and_plays_every_frame_back(
     fmt: str,
 ):
     sockets = record_websockets(page)
+    install_playback_tap(page)
     query = f"rate={RATE}&frame={FRAME}&format={fmt}&depth={DEPTH}"
     page.goto(f"{browser_server.http_url}/?{query}")
     wait_until(page, "s.state === 'idle'", "state 'idle' after loading", 10)
@@ -109,6 +117,20 @@ def test_the_page_sends_the_microphone_filtered_and_plays_every_frame_back(
     assert state["samplesPlayed"] >= to_play, (
         f"{state['samplesPlayed']} samples played at {state['contextRate']} Hz; "
         f"{len(sent)} frames sent need {to_play:.0f}"
+    )
+    # ...and what it played was the received audio itself, upsampled, in one piece.
+    expected = upsample_like_the_page(
+        decode(received, fmt).astype(np.float32), RATE, state["contextRate"]
+    )
+    playback = compare_playback(played_samples(page), expected)
+    print(f"{fmt}: {playback}")
+    # The tap's last chunk (under 2048 samples) may be lost when the context closes.
+    unrecorded = 3 * BLOCK + state["samplesDropped"] + playback.skips * BLOCK
+    audible = len(expected) - int(np.flatnonzero(expected)[0])
+    assert playback.damaged == 0, f"playback: {playback}"
+    assert playback.skips <= state["overruns"], f"playback: {playback}"
+    assert playback.compared >= audible - unrecorded, (
+        f"playback: {playback}, of {audible} samples received"
     )
 
     # Stop: a normal close, seen by the page and written by the server.
