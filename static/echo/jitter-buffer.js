@@ -49,7 +49,7 @@ export class JitterBuffer {
       this.droppedSamples += dropped + skip;
     }
     ring.push(samples, skip, count - skip);
-    if (!this.playing && ring.size >= this.target) this.playing = true;
+    if (!this.playing && (ring.size >= this.target || this.draining)) this.playing = true;
   }
 
   /**

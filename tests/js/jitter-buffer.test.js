@@ -161,6 +161,41 @@ describe("JitterBuffer", () => {
     assert.deepEqual(play(jitter).output, counting(QUANTUM, 5000));
   });
 
+  test("drain plays out what is left below the target, and running dry then is no underrun", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(TARGET));
+    play(jitter); // playing: TARGET - QUANTUM left
+    jitter.drain();
+    assert.deepEqual(play(jitter), { output: counting(QUANTUM, QUANTUM), audio: QUANTUM });
+    assert.equal(jitter.drained, true);
+    const last = play(jitter);
+    assert.deepEqual(last, { output: SILENCE, audio: 0 });
+    assert.equal(jitter.underruns, 0);
+    assert.equal(jitter.playedSamples, TARGET);
+  });
+
+  test("drain with less than the target buffered, never played yet, plays it at once", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.push(counting(100));
+    assert.equal(jitter.drained, false);
+    jitter.drain();
+    const expected = new Float32Array(QUANTUM);
+    expected.set(counting(100));
+    assert.deepEqual(play(jitter), { output: expected, audio: 100 });
+    assert.equal(jitter.drained, true);
+    assert.equal(jitter.underruns, 0);
+  });
+
+  test("audio that arrives while draining is played too, without waiting for the target", () => {
+    const jitter = new JitterBuffer(TARGET, CAPACITY);
+    jitter.drain();
+    assert.equal(jitter.drained, true);
+    jitter.push(counting(QUANTUM, 7));
+    assert.equal(jitter.drained, false);
+    assert.deepEqual(play(jitter), { output: counting(QUANTUM, 7), audio: QUANTUM });
+    assert.equal(jitter.drained, true);
+  });
+
   for (const [target, capacity] of [
     [0, 512],
     [-1, 512],
