@@ -131,7 +131,6 @@ export class AudioSession {
       if (!this.stopping) this.fail(error);
       return;
     }
-    this.capture.port.postMessage("start");
     this.status.state = "running";
     this.reporter = setInterval(() => this.updateRtt(), REPORT_INTERVAL_MS);
   }

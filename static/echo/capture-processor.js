@@ -23,10 +23,10 @@ class CaptureProcessor extends AudioWorkletProcessor {
       () => this.pool.pop() ?? new Float32Array(frameSize),
       (frame) => this.port.postMessage(frame.buffer, [frame.buffer]),
     );
-    this.capturing = false;
+    // From the first input on: the page connects the microphone once `ready` came.
+    this.capturing = true;
     this.port.onmessage = ({ data }) => {
       if (data instanceof ArrayBuffer) this.pool.push(new Float32Array(data));
-      else if (data === "start") this.capturing = true;
       else if (data === "stop") this.capturing = false;
     };
   }

@@ -17,7 +17,7 @@ from playwright.sync_api import Page
 
 from ..live.server import ROOT
 
-UPSAMPLE = ROOT / "tests" / "browser" / "upsample.mjs"
+RESAMPLE = ROOT / "tests" / "browser" / "resample.mjs"
 BLOCK = 1024  # samples at the context rate compared at a time
 # The same code in Chromium's V8 and in Node's gives the same floats; allow for
 # the last bit anyway.
@@ -92,10 +92,10 @@ def played_samples(page: Page) -> np.ndarray:
     return np.frombuffer(base64.b64decode(page.evaluate(READ_PLAYED)), "<f4")
 
 
-def upsample_like_the_page(samples: np.ndarray, from_rate: int, to_rate: int):
+def resample_like_the_page(samples: np.ndarray, from_rate: int, to_rate: int):
     """``samples`` through static/echo/resampler.js, in Node, as float32."""
     result = subprocess.run(
-        ["node", str(UPSAMPLE), str(from_rate), str(to_rate)],
+        ["node", str(RESAMPLE), str(from_rate), str(to_rate)],
         input=samples.astype("<f4").tobytes(),
         capture_output=True,
         check=True,

@@ -23,7 +23,7 @@ from .playback import (
     compare_playback,
     install_playback_tap,
     played_samples,
-    upsample_like_the_page,
+    resample_like_the_page,
 )
 from .signals import OUT_OF_BAND_HZ, TONE_HZ, MicSignal, measure
 from .traffic import Socket, record_websockets
@@ -119,7 +119,7 @@ def test_the_page_sends_the_microphone_filtered_and_plays_every_frame_back(
         f"{len(sent)} frames sent need {to_play:.0f}"
     )
     # ...and what it played was the received audio itself, upsampled, in one piece.
-    expected = upsample_like_the_page(
+    expected = resample_like_the_page(
         decode(received, fmt).astype(np.float32), RATE, state["contextRate"]
     )
     playback = compare_playback(played_samples(page), expected)

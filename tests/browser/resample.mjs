@@ -1,6 +1,6 @@
-// The page's own upsampling, in Node: float32 samples on stdin at one rate,
+// The page's own resampling, in Node: float32 samples on stdin at one rate,
 // float32 samples on stdout at another, through static/echo/resampler.js.
-//   node upsample.mjs 16384 44100 < in.f32 > out.f32
+//   node resample.mjs 16384 44100 < in.f32 > out.f32
 
 import { Resampler } from "../../static/echo/resampler.js";
 
