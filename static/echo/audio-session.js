@@ -87,6 +87,7 @@ export class AudioSession {
       bufferedMs: 0,
       underruns: 0,
       overruns: 0,
+      trims: 0,
       samplesPlayed: 0,
       samplesDropped: 0,
       lastError: null,
@@ -167,6 +168,7 @@ export class AudioSession {
       bufferedMs: 0,
       underruns: 0,
       overruns: 0,
+      trims: 0,
       samplesPlayed: 0,
       samplesDropped: 0,
       lastError: null,
@@ -257,11 +259,12 @@ export class AudioSession {
     this.playback.port.postMessage(samples.buffer, [samples.buffer]);
   }
 
-  playbackReport({ underruns, overruns, playedSamples, droppedSamples, buffered, drained }) {
+  playbackReport({ underruns, overruns, trims, playedSamples, droppedSamples, buffered, drained }) {
     this.playedOut = drained;
     Object.assign(this.status, {
       underruns,
       overruns,
+      trims,
       samplesPlayed: playedSamples,
       samplesDropped: droppedSamples,
       bufferedMs: (1000 * buffered) / this.status.contextRate,

@@ -18,12 +18,13 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     const frameAtContextRate = (frameSize * sampleRate) / targetRate;
     const target = Math.round(depthFrames * frameAtContextRate);
     const capacity = Math.round((depthFrames + headroomFrames) * frameAtContextRate);
-    this.jitter = new JitterBuffer(target, capacity);
+    this.jitter = new JitterBuffer(target, capacity, frameAtContextRate);
     this.reportEvery = Math.round((REPORT_INTERVAL_MS / 1000) * sampleRate);
     this.sinceReport = 0;
     this.report = {
       underruns: 0,
       overruns: 0,
+      trims: 0,
       droppedSamples: 0,
       playedSamples: 0,
       buffered: 0,
@@ -54,6 +55,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       this.sinceReport = 0;
       report.underruns = jitter.underruns;
       report.overruns = jitter.overruns;
+      report.trims = jitter.trims;
       report.droppedSamples = jitter.droppedSamples;
       report.playedSamples = jitter.playedSamples;
       report.buffered = jitter.buffered;

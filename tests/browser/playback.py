@@ -3,7 +3,7 @@
 A test-only AudioWorklet, installed before the page loads, taps the output of
 every "wsaudio-playback" node. What it heard must be, sample for sample, the audio
 the page received, upsampled by the page's own resampler (run under Node), with no
-gap, repeat or click: only the jitter buffer's overruns may skip ahead.
+gap, repeat or click: only the jitter buffer's overruns and trims may skip ahead.
 """
 
 from __future__ import annotations
@@ -108,14 +108,15 @@ class Playback:
     """How the played audio lines up with the received audio, upsampled."""
 
     compared: int  # samples of the received audio found, exactly, in what was played
-    skips: int  # times playback jumped ahead in the received audio (overruns)
+    skips: int  # times playback jumped ahead in the received audio (overruns, trims)
     damaged: int  # blocks played differently from the received audio, in place
+    gaps: int  # times playback fell behind: silence or audio played twice
     max_error: float  # largest difference in the blocks that matched
 
     def __str__(self) -> str:
         return (
             f"{self.compared} samples played exactly as received, "
-            f"{self.skips} skips, {self.damaged} damaged blocks, "
+            f"{self.skips} skips, {self.damaged} damaged blocks, {self.gaps} gaps, "
             f"largest difference {self.max_error:.1e}"
         )
 
@@ -125,13 +126,14 @@ def compare_playback(played: np.ndarray, expected: np.ndarray) -> Playback:
 
     Playback starts with silence (the pre-buffer), then each block must equal the
     next block of ``expected``. Where one does not, the walk looks for the next
-    block: further on in ``expected`` is a skip (an overrun dropped audio), in its
-    place means the block itself was damaged (a click, a changed sample). A gap or
-    a repeat finds no match and ends the walk there, so ``compared`` falls short.
+    block with sound: found further on in ``expected`` is a skip (an overrun or a
+    trim dropped audio), in its place means the block itself was damaged (a click,
+    a changed sample), and later in ``played`` a gap (silence or a repeat came
+    between). A block found nowhere ends the walk, so ``compared`` falls short.
     """
     position = first_sound(expected)
     lag = first_sound(played) - position  # played[i + lag] == expected[i]
-    compared = skips = damaged = 0
+    compared = skips = damaged = gaps = 0
     max_error = 0.0
     while position + BLOCK <= len(expected) and position + lag + BLOCK <= len(played):
         want = expected[position : position + BLOCK]
@@ -142,17 +144,23 @@ def compare_playback(played: np.ndarray, expected: np.ndarray) -> Playback:
             compared += BLOCK
             position += BLOCK
             continue
-        # After an overrun the next block is further on; after damage, in place.
-        found = find_block(expected, played[position + lag + BLOCK :][:BLOCK], position)
+        # Where does the next sound sit? Silent blocks fit anywhere: look past them.
+        probe = position + lag + BLOCK
+        while probe + BLOCK <= len(played) and is_silent(played[probe:][:BLOCK]):
+            probe += BLOCK
+        found = find_block(expected, played[probe:][:BLOCK], position)
         if found is None:
             break
-        if found == position + BLOCK:
+        new_lag = probe - found
+        if new_lag == lag:
             damaged += 1
-        else:
+        elif new_lag < lag:
             skips += 1
-        lag = position + lag + BLOCK - found
-        position = found
-    return Playback(compared, skips, damaged, max_error)
+        else:
+            gaps += 1
+        position += BLOCK + lag - new_lag  # the block after this one, at the new lag
+        lag = new_lag
+    return Playback(compared, skips, damaged, gaps, max_error)
 
 
 def first_sound(samples: np.ndarray) -> int:
@@ -163,9 +171,13 @@ def first_sound(samples: np.ndarray) -> int:
     return int(loud[0])
 
 
+def is_silent(samples: np.ndarray) -> bool:
+    return bool(np.max(np.abs(samples), initial=0.0) <= TOLERANCE)
+
+
 def find_block(expected: np.ndarray, block: np.ndarray, after: int) -> int | None:
     """Where ``block`` (not silent) sits in ``expected`` past ``after``, or None."""
-    if len(block) < BLOCK or np.max(np.abs(block)) <= TOLERANCE:
+    if len(block) < BLOCK or is_silent(block):
         return None
     # Only where the first sample already matches: a few candidates, not all.
     starts = after + np.flatnonzero(np.abs(expected[after:] - block[0]) <= TOLERANCE)

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { JitterBuffer } from "../../static/echo/jitter-buffer.js";
+import { JitterBuffer, TRIM_WINDOW_FRAMES } from "../../static/echo/jitter-buffer.js";
 import { between, counting, prng } from "./signals.js";
 
 const QUANTUM = 128; // samples per Web Audio render quantum
@@ -194,6 +194,54 @@ describe("JitterBuffer", () => {
     assert.equal(jitter.drained, false);
     assert.deepEqual(play(jitter), { output: counting(QUANTUM, 7), audio: QUANTUM });
     assert.equal(jitter.drained, true);
+  });
+
+  /** Arrivals of one frame every `frame` samples played, as replies come. */
+  function stream(jitter, frame, frames, first) {
+    const played = [];
+    let next = first;
+    for (let i = 0; i < frames; i++) {
+      for (let q = 0; q < frame / QUANTUM; q++) played.push(...play(jitter).output);
+      jitter.push(counting(frame, next));
+      next += frame;
+    }
+    return { played, next };
+  }
+
+  test("a standing excess of a frame is trimmed once, crossfaded, and playback goes on from the newer audio", () => {
+    const frame = 256;
+    const jitter = new JitterBuffer(2 * frame, 8 * frame, frame);
+    jitter.push(counting(3 * frame)); // a burst: one frame more than the target
+    const { played } = stream(jitter, frame, 3 * TRIM_WINDOW_FRAMES, 3 * frame);
+    assert.equal(jitter.trims, 1);
+    assert.equal(jitter.droppedSamples, frame);
+    assert.equal(jitter.underruns + jitter.overruns, 0);
+    // The counting sequence skips `frame` values in one quantum, never backwards.
+    const steps = played.slice(1).map((value, i) => value - played[i]);
+    assert.ok(steps.every((step) => step > 0), "played audio never goes back");
+    const jumps = steps.filter((step) => step !== 1);
+    // Into, through and out of the crossfaded quantum: 129 even steps of 1 + 256/129.
+    assert.equal(jumps.length, QUANTUM + 1, "the skip is spread over one quantum");
+    assert.ok(Math.max(...jumps) < 4, `no step of the crossfade is a click: ${Math.max(...jumps)}`);
+    assert.equal(played.at(-1) - played[0] + 1, played.length + frame);
+    // Afterwards the lowest level is target - frame: no second trim.
+    assert.equal(jitter.buffered, 2 * frame);
+  });
+
+  test("a steady stream at the target is never trimmed", () => {
+    const frame = 256;
+    const jitter = new JitterBuffer(2 * frame, 8 * frame, frame);
+    jitter.push(counting(2 * frame));
+    const { played } = stream(jitter, frame, 5 * TRIM_WINDOW_FRAMES, 2 * frame);
+    assert.equal(jitter.trims, 0);
+    assert.deepEqual(played, Array.from(counting(played.length)));
+  });
+
+  test("without a frame size it never trims", () => {
+    const jitter = new JitterBuffer(512, 4096);
+    jitter.push(counting(1024));
+    stream(jitter, 256, 5 * TRIM_WINDOW_FRAMES, 1024);
+    assert.equal(jitter.trims, 0);
   });
 
   for (const [target, capacity] of [
