@@ -34,7 +34,8 @@ export const DEFAULT_CONSTRAINTS = Object.freeze({
 function until(done, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   return new Promise((resolve) => {
-    const check = () => (done() || performance.now() > deadline ? resolve() : setTimeout(check, 10));
+    const check = () =>
+      done() || performance.now() > deadline ? resolve() : setTimeout(check, 10);
     check();
   });
 }
@@ -109,7 +110,9 @@ export class AudioSession {
     const context = new AudioContext({ latencyHint: "interactive" });
     this.context = context;
     this.status.contextRate = context.sampleRate;
-    const socket = new WebSocket(sessionUrl(this.options.server, targetRate, { format, processor }));
+    const socket = new WebSocket(
+      sessionUrl(this.options.server, targetRate, { format, processor }),
+    );
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     const ready = this.listen(socket);

@@ -17,11 +17,15 @@ class CaptureProcessor extends AudioWorkletProcessor {
     super();
     this.resampler = new Resampler(sampleRate, targetRate);
     this.scratch = new Float32Array(this.resampler.maxOutput(MAX_BLOCK));
+    this.transfer = [null];
     this.pool = Array.from({ length: POOL_SIZE }, () => new Float32Array(frameSize));
     this.framer = new Framer(
       frameSize,
       () => this.pool.pop() ?? new Float32Array(frameSize),
-      (frame) => this.port.postMessage(frame.buffer, [frame.buffer]),
+      (frame) => {
+        this.transfer[0] = frame.buffer; // one transfer list, reused: no garbage
+        this.port.postMessage(frame.buffer, this.transfer);
+      },
     );
     // From the first input on: the page connects the microphone once `ready` came.
     this.capturing = true;

@@ -34,7 +34,8 @@ function describe(status) {
   const parts = [state];
   if (framesSent) {
     parts.push(`${framesSent} frames sent, ${framesReceived} back`);
-    if (rttMs.p50 !== null) parts.push(`round trip ${rttMs.p50.toFixed(1)} ms (p95 ${rttMs.p95.toFixed(1)})`);
+    if (rttMs.p50 !== null)
+      parts.push(`round trip ${rttMs.p50.toFixed(1)} ms (p95 ${rttMs.p95.toFixed(1)})`);
     parts.push(`buffer ${bufferedMs.toFixed(0)} ms, ${underruns} underruns`);
   }
   if (lastError) parts.push(`${lastError.code}: ${lastError.detail}`);

@@ -8,7 +8,9 @@ const [inputRate, outputRate] = process.argv.slice(2).map(Number);
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const bytes = Buffer.concat(chunks);
-const input = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+const input = new Float32Array(
+  bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+);
 const resampler = new Resampler(inputRate, outputRate);
 const output = new Float32Array(resampler.maxOutput(input.length));
 const written = resampler.process(input, output);

@@ -218,7 +218,10 @@ describe("JitterBuffer", () => {
     assert.equal(jitter.underruns + jitter.overruns, 0);
     // The counting sequence skips `frame` values in one quantum, never backwards.
     const steps = played.slice(1).map((value, i) => value - played[i]);
-    assert.ok(steps.every((step) => step > 0), "played audio never goes back");
+    assert.ok(
+      steps.every((step) => step > 0),
+      "played audio never goes back",
+    );
     const jumps = steps.filter((step) => step !== 1);
     // Into, through and out of the crossfaded quantum: 129 even steps of 1 + 256/129.
     assert.equal(jumps.length, QUANTUM + 1, "the skip is spread over one quantum");
