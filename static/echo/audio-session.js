@@ -51,6 +51,24 @@ function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
+/** The part of `window.wsaudio` that each Start begins afresh. */
+function sessionCounters() {
+  return {
+    session: null,
+    framesSent: 0,
+    framesReceived: 0,
+    rttMs: { p50: null, p95: null },
+    bufferedMs: 0,
+    underruns: 0,
+    overruns: 0,
+    trims: 0,
+    samplesPlayed: 0,
+    samplesDropped: 0,
+    lastError: null,
+    closeCode: null,
+  };
+}
+
 export class AudioSession {
   /**
    * @param {object} [options]
@@ -81,18 +99,7 @@ export class AudioSession {
       processor,
       depthFrames,
       contextRate: null,
-      session: null,
-      framesSent: 0,
-      framesReceived: 0,
-      rttMs: { p50: null, p95: null },
-      bufferedMs: 0,
-      underruns: 0,
-      overruns: 0,
-      trims: 0,
-      samplesPlayed: 0,
-      samplesDropped: 0,
-      lastError: null,
-      closeCode: null,
+      ...sessionCounters(),
     };
     this.sendTimes = new Float64Array(SEND_TIMES);
     this.rtts = new Float64Array(RTT_WINDOW);
@@ -163,20 +170,7 @@ export class AudioSession {
   }
 
   resetCounters() {
-    Object.assign(this.status, {
-      session: null,
-      framesSent: 0,
-      framesReceived: 0,
-      rttMs: { p50: null, p95: null },
-      bufferedMs: 0,
-      underruns: 0,
-      overruns: 0,
-      trims: 0,
-      samplesPlayed: 0,
-      samplesDropped: 0,
-      lastError: null,
-      closeCode: null,
-    });
+    Object.assign(this.status, sessionCounters());
     this.rttCount = 0;
     this.playedOut = false;
   }
