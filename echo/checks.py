@@ -58,6 +58,12 @@ def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
                 0 < settings.WSAUDIO_METRICS_FLUSH_SECONDS < math.inf,
                 "a positive number of seconds",
             ),
+            (
+                "WSAUDIO_METRICS_RETENTION_DAYS",
+                settings.WSAUDIO_METRICS_RETENTION_DAYS is None
+                or settings.WSAUDIO_METRICS_RETENTION_DAYS >= 1,
+                "unset or at least 1 day",
+            ),
         )
         if not valid
     ]

@@ -1,0 +1,56 @@
+"""How the admin and the report command write lengths, shares and close codes."""
+
+from __future__ import annotations
+
+from .protocol import CloseCode
+
+# Codes a client or its browser ends a session with (RFC 6455, section 7.4.1);
+# the server's own come from echo.protocol.CloseCode.
+CLIENT_CLOSE_CODES = {
+    1001: "going away",
+    1005: "no status code",
+    1006: "connection lost",
+}
+
+
+def close_code_text(code: int | None) -> str:
+    """``4408 idle timeout``, ``1006 connection lost``; a dash for no code."""
+    if code is None:
+        return "—"
+    try:
+        meaning = CloseCode(code).name.lower().replace("_", " ")
+    except ValueError:
+        meaning = CLIENT_CLOSE_CODES.get(code, "")
+    return f"{code} {meaning}".rstrip()
+
+
+def duration_text(seconds: float | None) -> str:
+    """``42.0 s``, ``3 min 07 s``, ``2 h 05 min``; a dash for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def hours_text(hours: float) -> str:
+    """Audio hours to a useful precision: ``0.25 h``, ``12.3 h``, ``1,234 h``."""
+    if hours < 10:
+        return f"{hours:.2f} h"
+    if hours < 1000:
+        return f"{hours:.1f} h"
+    return f"{hours:,.0f} h"
+
+
+def share_text(share: float) -> str:
+    """``12.5 %``; ``0.05 %`` for rare ones, so a nonzero share never reads 0."""
+    percent = share * 100
+    return f"{percent:.2f} %" if 0 < percent < 1 else f"{percent:.1f} %"
+
+
+def milliseconds_text(ms: float | None) -> str:
+    return "—" if ms is None else f"{ms:.1f} ms"
