@@ -6,6 +6,7 @@ and never on Channels' shared sync thread.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from importlib import import_module
 
@@ -67,3 +68,20 @@ def _logged_in_user_id(session_key: str) -> int | None:
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = auth.get_user(request)
     return user.pk if user.is_authenticated else None
+
+
+def session_records_delete_batch(*, started_before: datetime, batch_size: int) -> int:
+    """Delete up to ``batch_size`` of the oldest records that started before
+    ``started_before``; the number deleted.
+
+    One DELETE ... WHERE uuid IN (SELECT ... LIMIT) per call, in its own short
+    transaction: pruning millions of rows never holds a lock for long against the
+    flusher's writes.
+    """
+    oldest = (
+        SessionRecord.objects.filter(started_at__lt=started_before)
+        .order_by("started_at")
+        .values("pk")[:batch_size]
+    )
+    deleted, _ = SessionRecord.objects.filter(pk__in=oldest).delete()
+    return deleted

@@ -185,5 +185,7 @@ WSAUDIO_STORE_CLIENT_IP = env_bool("WSAUDIO_STORE_CLIENT_IP", False)
 # Records of sessions that started more than this many days ago are deleted by
 # `manage.py prune_sessions`; unset keeps every record.
 WSAUDIO_METRICS_RETENTION_DAYS = (
-    int(days) if (days := os.environ.get("WSAUDIO_METRICS_RETENTION_DAYS")) else None
+    int(days)
+    if (days := os.environ.get("WSAUDIO_METRICS_RETENTION_DAYS", "").strip())
+    else None
 )

@@ -26,6 +26,7 @@ def test_the_default_settings_pass(settings):
         ("WSAUDIO_BURST_SECONDS", 0.5, "wsaudio.E005"),
         ("WSAUDIO_METRICS_FLUSH_SECONDS", 0.0, "wsaudio.E004"),
         ("WSAUDIO_METRICS_FLUSH_SECONDS", float("inf"), "wsaudio.E004"),
+        ("WSAUDIO_METRICS_RETENTION_DAYS", 0, "wsaudio.E004"),
     ],
 )
 def test_inconsistent_settings_fail_the_checks(settings, name, value, check_id):

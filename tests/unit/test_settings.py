@@ -83,3 +83,16 @@ def test_session_records_are_on_every_5_s_without_client_addresses_by_default():
         WSAUDIO_STORE_CLIENT_IP="1",
     )
     assert changed.stdout.strip() == "False 0.5 True"
+
+
+def test_records_are_kept_forever_unless_a_retention_in_days_is_set():
+    assert settings_value("WSAUDIO_METRICS_RETENTION_DAYS").stdout.strip() == "None"
+    for unset in ("", "  "):
+        kept = settings_value(
+            "WSAUDIO_METRICS_RETENTION_DAYS", WSAUDIO_METRICS_RETENTION_DAYS=unset
+        )
+        assert kept.stdout.strip() == "None"
+    days = settings_value(
+        "WSAUDIO_METRICS_RETENTION_DAYS", WSAUDIO_METRICS_RETENTION_DAYS="90"
+    )
+    assert days.stdout.strip() == "90"
