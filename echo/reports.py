@@ -49,7 +49,7 @@ class SessionSummary:
     """
 
     sessions: int
-    running: int
+    running: int  # no end recorded: still open, or their worker was killed
     audio_hours: float
     mean_seconds: float | None
     p95_seconds: float | None

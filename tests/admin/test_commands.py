@@ -46,7 +46,7 @@ def test_the_report_prints_the_summary_the_admin_shows(known_records):
     out, _ = run("session_report")
     assert figures(out) == {
         "sessions": "10",
-        "still running": "1",
+        "no end yet": "1",
         "audio": "0.89 h",
         "mean length": "5 min 30 s",
         "p95 length": "10 min 00 s",

@@ -100,7 +100,7 @@ def test_the_summary_adds_up_every_record(admin_client, known_records):
         "rtt-p95": "40.0 ms",  # the 5th of 5 reports: 5, 7, 9, 11, 40
         "error-share": "40.0 %",
     }
-    assert "1 still running" in html
+    assert "1 with no end yet" in html
     assert "reported by 5 sessions" in html
     assert error_rows(html) == [
         ["idle_timeout", "4408 idle timeout", "2", "20.0 %"],

@@ -103,7 +103,7 @@ def print_summary(summary: SessionSummary, console: Console) -> None:
     )
     for name, value in [
         ("sessions", f"{summary.sessions:,}"),
-        ("still running", f"{summary.running:,}"),
+        ("no end yet", f"{summary.running:,}"),
         ("audio", hours_text(summary.audio_hours)),
         ("mean length", duration_text(summary.mean_seconds)),
         ("p95 length", duration_text(summary.p95_seconds)),
