@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import uuid
+
 from django.contrib import admin
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
@@ -135,6 +138,19 @@ class SessionRecordAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SessionRecord]:
         return super().get_queryset(request).select_related("user")
+
+    def get_search_results(self, request, queryset, search_term):
+        """A whole uuid or address is found through its index; anything else,
+        a part of either, by a scan of every record."""
+        term = search_term.strip()
+        try:
+            return queryset.filter(uuid=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        try:
+            return queryset.filter(client_ip=str(ipaddress.ip_address(term))), False
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """The list, with the summary of exactly the records it selects."""

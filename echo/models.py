@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from .dates import UTCDateQuerySet
+
 
 class SessionRecord(models.Model):
     """One WebSocket audio session: parameters, traffic, levels, timing and its end.
@@ -71,6 +73,8 @@ class SessionRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="audio_sessions",
     )
+
+    objects = UTCDateQuerySet.as_manager()
 
     class Meta:
         verbose_name = "audio session"

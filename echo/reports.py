@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Avg, Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
 
+from .dates import UTCTruncDate
 from .models import SessionRecord
 
 CHART_DAYS = 60  # the charts show the last 60 days of a selection
@@ -124,7 +124,7 @@ def daily_usage(records: QuerySet[SessionRecord]) -> list[DayUsage]:
     up to the day of the latest session, each day listed even when it has none."""
     per_day = {
         row["day"]: row
-        for row in records.annotate(day=TruncDate("started_at"))
+        for row in records.annotate(day=UTCTruncDate("started_at"))
         .values("day")
         .annotate(sessions=Count("pk"), audio_seconds=Sum("audio_seconds"))
         .order_by("day")

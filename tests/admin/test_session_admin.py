@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from echo.models import SessionRecord
 
-from .conftest import element_text, known_uuid, today
+from .conftest import KNOWN, element_text, known_record, known_uuid, today
 
 LIST_URL = reverse("admin:echo_sessionrecord_changelist")
 
@@ -49,6 +49,12 @@ def error_rows(html: str) -> list[list[str]]:
         [unescape(cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)]
         for row in rows
     ]
+
+
+def hierarchy_links(html: str) -> list[str]:
+    """The date hierarchy's links down to a year, month or day (not its way back)."""
+    nav = re.search(r'<nav class="toplinks">(.*?)</nav>', html, re.S).group(1)
+    return [unescape(href) for href in re.findall(r'<a href="([^"]+)">', nav)]
 
 
 @pytest.fixture
@@ -257,9 +263,13 @@ def test_the_date_hierarchy_drills_down_to_one_day(admin_client, known_records):
     ("term", "found"),
     [
         (str(known_uuid(3)), [3]),  # the uuid as the ready message sent it
+        (known_uuid(3).hex.upper(), [3]),  # or written without dashes
         ("00000003", [3]),  # its start, as an operator copies it
         ("203.0.113", [1]),  # part of an IPv4 address
         ("2001:db8::1", [2]),
+        ("2001:DB8:0:0::1", [2]),  # the same address, written out
+        ("203.0.113.7", [1]),
+        ("203.0.113.70", []),
         ("no-such-session", []),
     ],
 )
@@ -269,6 +279,32 @@ def test_search_finds_a_session_by_uuid_or_client_address(
     html = admin_client.get(LIST_URL, {"q": term}).content.decode()
     assert sorted(listed(html)) == sorted(str(known_uuid(n)) for n in found)
     assert summary(admin_client, f"?q={term}")["sessions"] == str(len(found))
+
+
+def test_the_date_hierarchy_offers_the_months_then_the_days_that_have_sessions(
+    admin_client, known_records
+):
+    starts = [known_record(n).started_at for n in KNOWN]
+    years = sorted({start.year for start in starts})
+    html = admin_client.get(LIST_URL).content.decode()
+    if len(years) > 1:  # the records straddle a new year
+        assert hierarchy_links(html) == [f"?started_at__year={y}" for y in years]
+        html = admin_client.get(LIST_URL + f"?started_at__year={years[-1]}")
+        html = html.content.decode()
+    year = years[-1]
+    months = sorted({s.month for s in starts if s.year == year})
+    if len(months) > 1:
+        assert hierarchy_links(html) == [
+            f"?started_at__month={m}&started_at__year={year}" for m in months
+        ]
+        query = f"?started_at__month={months[-1]}&started_at__year={year}"
+        html = admin_client.get(LIST_URL + query).content.decode()
+    month = months[-1]
+    days = sorted({s.day for s in starts if (s.year, s.month) == (year, month)})
+    assert hierarchy_links(html) == [
+        f"?started_at__day={d}&started_at__month={month}&started_at__year={year}"
+        for d in days
+    ]
 
 
 def test_an_empty_selection_has_a_summary_of_nothing_and_no_charts(admin_client, db):
