@@ -16,7 +16,7 @@ DAPHNE_FLAGS := --websocket-max-message-size 1048576 --websocket-max-frame-size 
 # The PostgreSQL of the second pass; the tests create their databases beside this one.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-js services lint bench bench-records
+.PHONY: run test test-sqlite test-postgres test-js services lint bench bench-records bench-admin
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -63,3 +63,8 @@ bench: $(VENV)/.runtime-installed
 # About 3.5 minutes: 1,000 live sessions against daphne, on SQLite and PostgreSQL.
 bench-records: services
 	$(BIN)/python bench/metrics_flush.py --write --postgres-url '$(TEST_POSTGRES_URL)'
+
+# A few minutes: the admin's list of audio sessions with 10,000 and 100,000
+# records, on SQLite and PostgreSQL.
+bench-admin: services
+	$(BIN)/python bench/admin_page.py --write --postgres-url '$(TEST_POSTGRES_URL)'

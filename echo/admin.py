@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
+from datetime import UTC
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -22,6 +25,13 @@ from .models import SessionRecord
 from .reports import SessionSummary, summarize
 
 NO_CODE = "none"
+UUID_PART = re.compile(r"[0-9a-fA-F-]+")
+ADDRESS_PART = re.compile(r"[0-9a-fA-F.:]+")
+
+admin.site.site_header = "wsaudio administration"
+admin.site.site_title = "wsaudio"
+# The list of sessions needs the width more than a second menu of the few models.
+admin.site.enable_nav_sidebar = False
 
 
 class CloseCodeFilter(admin.SimpleListFilter):
@@ -46,7 +56,9 @@ class CloseCodeFilter(admin.SimpleListFilter):
             return queryset
         if self.value() == NO_CODE:
             return queryset.filter(close_code__isnull=True)
-        return queryset.filter(close_code=self.value())
+        if not self.value().isdigit():  # the list then says its filters are wrong
+            raise IncorrectLookupParameters(f"no close code {self.value()!r}")
+        return queryset.filter(close_code=int(self.value()))
 
 
 @admin.register(SessionRecord)
@@ -54,20 +66,20 @@ class SessionRecordAdmin(admin.ModelAdmin):
     """Records are measurements: viewed and filtered, deleted only by superusers."""
 
     list_display = [
-        "started_at",
+        "started",
         "duration",
-        "rate",
+        "rate_display",
         "format",
         "processor",
         "audio_seconds_display",
-        "frames_in",
+        "frames_in_display",
         "bad_frames",
         "peak_dbfs_display",
         "proc_us_p99_display",
         "rtt",
         "close",
     ]
-    list_display_links = ["started_at"]
+    list_display_links = ["started"]
     list_filter = [
         "started_at",
         "rate",
@@ -150,7 +162,13 @@ class SessionRecordAdmin(admin.ModelAdmin):
         try:
             return queryset.filter(client_ip=str(ipaddress.ip_address(term))), False
         except ValueError:
-            return super().get_search_results(request, queryset, search_term)
+            pass
+        # A part of only one of them is looked for in that one alone.
+        if UUID_PART.fullmatch(term) and not ADDRESS_PART.fullmatch(term):
+            return queryset.filter(uuid__icontains=term), False
+        if ADDRESS_PART.fullmatch(term) and not UUID_PART.fullmatch(term):
+            return queryset.filter(client_ip__icontains=term), False
+        return super().get_search_results(request, queryset, search_term)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """The list, with the summary of exactly the records it selects."""
@@ -161,6 +179,18 @@ class SessionRecordAdmin(admin.ModelAdmin):
                 summarize(changelist.queryset)
             )
         return response
+
+    @admin.display(description="started (UTC)", ordering="started_at")
+    def started(self, record: SessionRecord) -> str:
+        return f"{record.started_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="rate (Hz)", ordering="rate")
+    def rate_display(self, record: SessionRecord) -> int:
+        return record.rate
+
+    @admin.display(description="frames", ordering="frames_in")
+    def frames_in_display(self, record: SessionRecord) -> int:
+        return record.frames_in
 
     @admin.display(description="duration", ordering="duration_seconds")
     def duration(self, record: SessionRecord) -> str:

@@ -56,7 +56,7 @@ def bar_chart(
     height: int = 120,
 ) -> BarChart:
     """One bar per value, labelled ``labels`` (the same length), on a round scale;
-    the axis shows bare numbers, each bar's tooltip the number and ``unit``.
+    the axis shows its round top, each bar's tooltip its value and ``unit``.
 
     Bars fill their slot but for a 1-unit gap; a nonzero value gets at least one
     unit of height, so a day with one short session still shows.
@@ -88,7 +88,7 @@ def bar_chart(
         plot_right=right,
         plot_top=top,
         plot_bottom=bottom,
-        top_value=format_value(top_value),
+        top_value=f"{top_value:,.0f}" if top_value >= 1 else f"{top_value:g}",
         first_label=labels[0] if labels else "",
         last_label=labels[-1] if labels else "",
         bars=bars,

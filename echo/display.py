@@ -13,14 +13,22 @@ CLIENT_CLOSE_CODES = {
 }
 
 
+# Where the name of a server's code says less than its meaning.
+SERVER_CLOSE_CODES = {CloseCode.TOO_MANY: "too many errors or messages"}
+
+
 def close_code_text(code: int | None) -> str:
     """``4408 idle timeout``, ``1006 connection lost``; a dash for no code."""
     if code is None:
         return "—"
     try:
-        meaning = CloseCode(code).name.lower().replace("_", " ")
+        server_code = CloseCode(code)
     except ValueError:
         meaning = CLIENT_CLOSE_CODES.get(code, "")
+    else:
+        meaning = SERVER_CLOSE_CODES.get(
+            server_code, server_code.name.lower().replace("_", " ")
+        )
     return f"{code} {meaning}".rstrip()
 
 

@@ -57,7 +57,7 @@ def test_the_report_prints_the_summary_the_admin_shows(known_records):
     assert table_rows(out, "Closed after an error") == [
         ["idle_timeout", "4408 idle timeout", "2", "20.0 %"],
         ["processing_failed", "4500 processing failed", "1", "10.0 %"],
-        ["too_many_errors", "4429 too many", "1", "10.0 %"],
+        ["too_many_errors", "4429 too many errors or messages", "1", "10.0 %"],
     ]
     days = table_rows(out, "Per day, by start")
     assert len(days) == 39

@@ -78,6 +78,8 @@ def test_the_list_shows_every_record_newest_first_with_its_columns(
     assert listed(html)[:3] == [str(known_uuid(n)) for n in (10, 9, 8)]
     assert sorted(listed(html)) == sorted(str(known_uuid(n)) for n in range(1, 11))
     row = re.search(rf"{known_uuid(7)}.*?</tr>", html, re.S).group(0)
+    started = known_record(7).started_at
+    assert re.search(rf"/change/[^>]*>{started:%Y-%m-%d %H:%M:%S}</a></th>", row)
     cells = [unescape(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
     # duration, rate, format, processor, audio, frames, bad frames, peak, p99,
     # RTT, close code
@@ -111,7 +113,7 @@ def test_the_summary_adds_up_every_record(admin_client, known_records):
     assert error_rows(html) == [
         ["idle_timeout", "4408 idle timeout", "2", "20.0 %"],
         ["processing_failed", "4500 processing failed", "1", "10.0 %"],
-        ["too_many_errors", "4429 too many", "1", "10.0 %"],
+        ["too_many_errors", "4429 too many errors or messages", "1", "10.0 %"],
     ]
 
 
@@ -230,7 +232,7 @@ def test_the_close_code_filter_offers_the_codes_found_with_their_meaning(
         ("1001", "1001 going away"),
         ("1006", "1006 connection lost"),
         ("4408", "4408 idle timeout"),
-        ("4429", "4429 too many"),
+        ("4429", "4429 too many errors or messages"),
         ("4500", "4500 processing failed"),
     ]
 
@@ -337,7 +339,7 @@ def test_the_detail_page_shows_every_field_in_sections_and_offers_no_edit(
         "Where",
     ]:
         assert section in sections
-    assert "4429 too many" in html
+    assert "4429 too many errors or messages" in html
     assert "too_many_errors" in html
     assert "5 min 00 s" in html
     assert (
@@ -386,3 +388,13 @@ def test_a_user_who_is_not_staff_is_sent_to_the_login_page(client, known_records
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
     assert client.get(change_url(1)).status_code == 302
+
+
+@pytest.mark.parametrize("query", ["?close_code=loud", "?rate__exact=fast"])
+def test_a_malformed_filter_sends_back_to_the_list_rather_than_failing(
+    admin_client, known_records, query
+):
+    response = admin_client.get(LIST_URL + query)
+    assert response.status_code == 302
+    assert response.url.endswith("?e=1")
+    assert summary(admin_client, "?e=1")["sessions"] == "10"

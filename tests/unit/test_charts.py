@@ -28,7 +28,7 @@ def test_bars_share_the_plot_width_and_scale_to_the_round_top():
         [4, 0, 2], ["mon", "tue", "wed"], format_value=str, unit="sessions"
     )
     plot_height = chart.plot_bottom - chart.plot_top
-    assert chart.top_value == "5.0"
+    assert chart.top_value == "5"
     assert [bar.height for bar in chart.bars] == pytest.approx(
         [plot_height * 4 / 5, 0, plot_height * 2 / 5]
     )
