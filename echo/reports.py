@@ -1,8 +1,8 @@
 """What a set of session records adds up to: the admin's summary and the report.
 
 Every figure is computed by the database: aggregates, one grouped query per
-breakdown, and one ordered row per percentile. A summary of a million records
-reads a few dozen rows into Python, however many records it covers.
+breakdown, and one ordered row per percentile. Python reads one row per error
+code and per day, however many records a summary covers.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class SessionSummary:
 
 def summarize(records: QuerySet[SessionRecord]) -> SessionSummary:
     """Summarize ``records``: any filtered queryset of session records."""
-    records = records.order_by()  # an ordering would join every GROUP BY below
+    records = records.order_by()  # an ordering would join the GROUP BYs below
     totals = records.aggregate(
         sessions=Count("pk"),
         running=Count("pk", filter=Q(ended_at__isnull=True)),

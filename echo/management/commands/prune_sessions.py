@@ -1,5 +1,8 @@
-"""manage.py prune_sessions: delete the records WSAUDIO_METRICS_RETENTION_DAYS
-no longer keeps, in batches, so that running sessions' writes never wait long."""
+"""manage.py prune_sessions: delete records past their retention, in batches.
+
+Small batches, each its own transaction, so that the servers' own writes of
+running sessions never wait long behind a prune of millions of rows.
+"""
 
 from __future__ import annotations
 
