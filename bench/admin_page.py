@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,12 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psycopg
 
 # bench/, echo/ and tests/ live at the project root, one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.environment import describe_environment, markdown_table, page_header, reflow
+from bench.environment import (
+    benchmark_databases,
+    describe_environment,
+    markdown_table,
+    page_header,
+    reflow,
+)
 from tests.live.server import temporary_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -442,16 +446,10 @@ def main() -> None:
         print(json.dumps(child(args.records)))
         return
 
-    databases = {"SQLite": ""}
-    postgres = "not measured (--no-postgres)"
-    if not args.no_postgres:
-        databases["PostgreSQL"] = args.postgres_url
-        with psycopg.connect(args.postgres_url) as db:
-            postgres = db.execute("SHOW server_version").fetchone()[0].split()[0]
-    environment = describe_environment(
-        ["Django", "numpy", "psycopg"],
-        f"SQLite {sqlite3.sqlite_version}; PostgreSQL {postgres}, on this machine",
+    databases, versions = benchmark_databases(
+        None if args.no_postgres else args.postgres_url
     )
+    environment = describe_environment(["Django", "numpy", "psycopg"], versions)
     print("\n".join(environment), flush=True)
 
     runs = []

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import sqlite3
 import textwrap
 from collections.abc import Iterable, Sequence
 from importlib.metadata import version
 from pathlib import Path
+
+import psycopg
 
 
 def cpu_model() -> str:
@@ -32,6 +35,21 @@ def describe_environment(packages: Iterable[str], *more: str) -> list[str]:
         f"Python {platform.python_version()}{versions}",
         *more,
     ]
+
+
+def benchmark_databases(postgres_url: str | None) -> tuple[dict[str, str], str]:
+    """The databases a run measures, name to DATABASE_URL (SQLite's is empty: a
+    file per run), and a line saying which SQLite and PostgreSQL those are.
+
+    ``postgres_url`` None skips PostgreSQL."""
+    databases = {"SQLite": ""}
+    postgres = "not measured (--no-postgres)"
+    if postgres_url is not None:
+        databases["PostgreSQL"] = postgres_url
+        with psycopg.connect(postgres_url) as db:
+            postgres = db.execute("SHOW server_version").fetchone()[0].split()[0]
+    line = f"SQLite {sqlite3.sqlite_version}; PostgreSQL {postgres}, on this machine"
+    return databases, line
 
 
 def page_header(

@@ -30,7 +30,13 @@ import websockets
 # bench/, echo/ and tests/ live at the project root, one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.environment import describe_environment, markdown_table, page_header, reflow
+from bench.environment import (
+    benchmark_databases,
+    describe_environment,
+    markdown_table,
+    page_header,
+    reflow,
+)
 from tests.live.server import LiveServer, is_postgres, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -397,15 +403,11 @@ def main() -> None:
         os.sched_setaffinity(0, {LOAD_CPU})
     for name in [name for name in os.environ if name.startswith("WSAUDIO_")]:
         del os.environ[name]  # every setting but SERVER_ENV's at its default
-    databases = {"SQLite": ""}
-    postgres = "not measured (--no-postgres)"
-    if not args.no_postgres:
-        databases["PostgreSQL"] = args.postgres_url
-        with psycopg.connect(args.postgres_url) as db:
-            postgres = db.execute("SHOW server_version").fetchone()[0].split()[0]
+    databases, versions = benchmark_databases(
+        None if args.no_postgres else args.postgres_url
+    )
     environment = describe_environment(
-        ["Django", "Channels", "Daphne", "numpy", "websockets", "psycopg"],
-        f"SQLite {sqlite3.sqlite_version}; PostgreSQL {postgres}, on this machine",
+        ["Django", "Channels", "Daphne", "numpy", "websockets", "psycopg"], versions
     )
     print("\n".join(environment), flush=True)
 
