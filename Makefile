@@ -2,8 +2,8 @@
 # Both set up .venv first (reinstalling only when a requirements file changed).
 # `make test` runs tests/js under Node, the whole pytest suite on SQLite
 # (tests/browser in headless Chromium included), then the tests marked `database`
-# again on PostgreSQL; `make test-js`, `make test-sqlite` and `make test-postgres`
-# run one of them.
+# again on PostgreSQL, then the live tests again under Uvicorn; `make test-js`,
+# `make test-sqlite`, `make test-postgres` and `make test-uvicorn` run one of them.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -13,10 +13,12 @@ PORT ?= 8000
 # The transport cap of docs/protocol.md (echo.protocol.MAX_MESSAGE_BYTES), and no
 # 24-hour cut-off: WSAUDIO_IDLE_TIMEOUT ends abandoned sessions instead.
 DAPHNE_FLAGS := --websocket-max-message-size 1048576 --websocket-max-frame-size 1048576 --websocket_timeout -1
+# The same cap under Uvicorn, and no per-message compression (zlib per frame of PCM).
+UVICORN_FLAGS := --ws-max-size 1048576 --ws-per-message-deflate false
 # The PostgreSQL of the second pass; the tests create their databases beside this one.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-js services lint bench bench-records bench-admin
+.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js services lint bench bench-records bench-admin bench-capacity
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -35,6 +37,13 @@ run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/daphne $(DAPHNE_FLAGS) -b $(HOST) -p $(PORT) wsaudio_site.asgi:application
 
+# Uvicorn: more sessions per core, and the bound on clients that stop reading
+# (docs/protocol.md); the choice for public deployments.
+run-uvicorn: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/uvicorn $(UVICORN_FLAGS) --host $(HOST) --port $(PORT) wsaudio_site.asgi:application
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -45,13 +54,17 @@ lint: $(VENV)/.dev-installed
 services: $(VENV)/.dev-installed
 	$(BIN)/python scripts/require_services.py postgres='$(TEST_POSTGRES_URL)' chromium node
 
-test: lint services test-js test-sqlite test-postgres
+test: lint services test-js test-sqlite test-postgres test-uvicorn
 
 test-sqlite: $(VENV)/.dev-installed
 	env -u DATABASE_URL $(BIN)/pytest
 
 test-postgres: services
 	DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest -m database
+
+# The live protocol tests again, each server under Uvicorn instead of Daphne.
+test-uvicorn: $(VENV)/.dev-installed
+	env -u DATABASE_URL WSAUDIO_LIVE_SERVER=uvicorn $(BIN)/pytest -m live
 
 # The browser client's DSP and protocol modules (static/echo/) under Node's runner.
 test-js:

@@ -52,6 +52,7 @@ def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
                 "at least 1",
             ),
             ("WSAUDIO_IDLE_TIMEOUT", config.idle_timeout > 0, "positive"),
+            ("WSAUDIO_MAX_PENDING_SECONDS", config.max_pending_seconds > 0, "positive"),
             ("WSAUDIO_MAX_REALTIME_FACTOR", config.max_realtime_factor >= 0, ">= 0"),
             (
                 "WSAUDIO_METRICS_FLUSH_SECONDS",

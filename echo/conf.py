@@ -18,4 +18,5 @@ def server_config() -> ServerConfig:
         burst_seconds=settings.WSAUDIO_BURST_SECONDS,
         max_realtime_factor=settings.WSAUDIO_MAX_REALTIME_FACTOR,
         idle_timeout=settings.WSAUDIO_IDLE_TIMEOUT,
+        max_pending_seconds=settings.WSAUDIO_MAX_PENDING_SECONDS,
     )

@@ -13,6 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from .conf import server_config
 from .limits import SESSIONS
 from .metrics import SessionRecorder, record_session
+from .outbox import Outbox
 from .protocol import ProtocolError, encode_message, error_message
 from .session import AudioSession
 from .stats import REFUSED
@@ -28,12 +29,15 @@ class EchoConsumer(AsyncWebsocketConsumer):
     closing = False
     idle_watch: asyncio.Task | None = None
     recorder: SessionRecorder | None = None  # None when records are off
+    outbox: Outbox | None = None  # every message after the handshake, in order
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             self.leave()  # also when Daphne cancels an application that outstays
+            if self.outbox is not None:
+                self.outbox.cancel()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels awaits close_old_connections() on the one shared sync thread
@@ -53,6 +57,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        self.outbox = Outbox(self.base_send)
         config = server_config()
         scope = self.scope
         try:
@@ -65,12 +70,12 @@ class EchoConsumer(AsyncWebsocketConsumer):
             SESSIONS.admit(config.max_sessions)
         except ProtocolError as error:
             REFUSED[str(error.code)] += 1
-            await self.send_error(error)
+            self.send_error(error)
             return
         self.session, self.seated = session, True
         self.recorder = record_session(session, scope)
         self.idle_watch = asyncio.create_task(self.close_when_idle())
-        await self.send(text_data=encode_message(session.ready()))
+        self.send_text(encode_message(session.ready()))
 
     def leave(self, disconnect_code: int | None = None) -> None:
         """Give the seat back, stop watching for idleness and hand the record its
@@ -89,17 +94,23 @@ class EchoConsumer(AsyncWebsocketConsumer):
         session = self.session
         if session is None or self.closing:
             return
+        outbox = self.outbox
         try:
             if bytes_data is not None:
                 reply = session.process_frame(bytes_data, monotonic())
-                await self.send(bytes_data=reply)
+                samples = len(reply) // session.params.format.width
+                outbox.put({"type": "websocket.send", "bytes": reply}, samples)
                 session.stats.reply_sent(len(reply))
+                if outbox.writer is not None:  # the client is behind: how far?
+                    if error := session.backlog_error(outbox.unsent_samples):
+                        self.drop_unsent()
+                        raise error
             else:
                 answer = session.answer(text_data, monotonic())
                 if answer is not None:
-                    await self.send(text_data=encode_message(answer))
+                    self.send_text(encode_message(answer))
         except ProtocolError as error:
-            await self.send_error(error)
+            self.send_error(error)
 
     async def close_when_idle(self) -> None:
         """Sleep until the session could be idle; wakes once per quiet period."""
@@ -108,11 +119,20 @@ class EchoConsumer(AsyncWebsocketConsumer):
         while not self.closing:
             now = monotonic()
             if (error := session.idle_error(now)) is not None:
-                await self.send_error(error)
+                self.send_error(error)
                 return
             await asyncio.sleep(session.last_message + timeout - now)
 
-    async def send_error(self, error: ProtocolError) -> None:
+    def drop_unsent(self) -> None:
+        """Forget the replies still waiting: the session closes without them."""
+        for message in self.outbox.drop_waiting():
+            if (reply := message.get("bytes")) is not None:
+                self.session.stats.reply_dropped(len(reply))
+
+    def send_text(self, text: str) -> None:
+        self.outbox.put({"type": "websocket.send", "text": text})
+
+    def send_error(self, error: ProtocolError) -> None:
         """Send ``error`` (and what follows it), then close if the protocol says so."""
         session = self.session
         if error.__cause__ is not None:  # a fault on the server's side
@@ -130,7 +150,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
             if self.recorder is not None:
                 self.recorder.server_closed(close_code, errors[-1].code)
         for each in errors:
-            await self.send(text_data=encode_message(error_message(each)))
+            self.send_text(encode_message(error_message(each)))
         if close_code is not None:
             # autobahn (under Daphne) refuses int subclasses such as IntEnum members.
-            await self.close(code=int(close_code))
+            self.outbox.put({"type": "websocket.close", "code": int(close_code)})

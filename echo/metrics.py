@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 MAX_UNSAVED_FINAL_ROWS = 100_000
 # Sessions whose rows are built in one go before frames get their turn again.
 COLLECT_CHUNK = 50
+# The close code of a server going down for a restart (RFC 6455, IANA registry).
+SERVICE_RESTART = 1012
 
 # The columns of SessionRecord that a row fills, in order (the user is looked up
 # on the flusher's thread). Rows are plain tuples, not dicts or model instances:
@@ -205,7 +207,14 @@ class MetricsFlusher:
         if not recorder.ended_by:
             if not (type(disconnect_code) is int and 0 <= disconnect_code <= 0xFFFF):
                 disconnect_code = None  # not a WebSocket close code
-            recorder.ended_by, recorder.close_code = EndedBy.CLIENT, disconnect_code
+            # Uvicorn closes every session with 1012 (service restart) when it
+            # shuts down, and tells the application so.
+            ended_by = (
+                EndedBy.SHUTDOWN
+                if disconnect_code == SERVICE_RESTART
+                else EndedBy.CLIENT
+            )
+            recorder.ended_by, recorder.close_code = ended_by, disconnect_code
         recorder.ended_at = timezone.now()
         self._keep_final(recorder.row(recorder.ended_at))
 

@@ -77,6 +77,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_MESSAGES = "too_many_messages"  # over the message rate; closes (4429)
     IDLE_TIMEOUT = "idle_timeout"  # no message within idle_timeout; closes (4408)
     PROCESSING_FAILED = "processing_failed"  # the processor raised; closes (4500)
+    NOT_READING = "not_reading"  # replies pile up unread; closes (4509)
 
 
 _CLOSING_ERRORS = {
@@ -87,6 +88,7 @@ _CLOSING_ERRORS = {
     ErrorCode.TOO_MANY_MESSAGES: CloseCode.TOO_MANY,
     ErrorCode.IDLE_TIMEOUT: CloseCode.IDLE_TIMEOUT,
     ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
+    ErrorCode.NOT_READING: CloseCode.CLIENT_NOT_READING,
 }
 
 # The client's mistakes that spend its error budget (ServerConfig.max_errors).
@@ -146,6 +148,7 @@ class ServerConfig:
     burst_seconds: float = 2.0  # audio a session may send ahead of the allowed pace
     max_realtime_factor: float = 4.0  # allowed audio pace, x the rate; 0 = unlimited
     idle_timeout: float = 60.0  # seconds without any message before the server closes
+    max_pending_seconds: float = 5.0  # audio waiting for a client that stopped reading
 
     def max_frame_samples(self, rate: int) -> int:
         """The most samples one frame may carry: floor(rate x max_frame_seconds)."""
@@ -167,6 +170,7 @@ class ServerConfig:
             "burst_seconds": self.burst_seconds,
             "max_realtime_factor": self.max_realtime_factor,
             "idle_timeout": self.idle_timeout,
+            "max_pending_seconds": self.max_pending_seconds,
         }
 
 

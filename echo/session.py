@@ -39,6 +39,7 @@ class AudioSession:
         self.binary_messages = 0  # every binary message so far: the next frame index
         self.last_message = now  # when the latest message of any kind arrived
         self.max_frame_samples = config.max_frame_samples(params.rate)
+        self.max_unsent_samples = config.max_pending_seconds * params.rate
         self.errors_left = config.max_errors
         per_second = config.max_messages_per_second
         self.message_budget = TokenBucket(per_second, per_second, now)
@@ -167,6 +168,17 @@ class AudioSession:
                 f"{self.config.max_errors} bad frames or messages in this session",
             ),
         ]
+
+    def backlog_error(self, unsent_samples: int) -> ProtocolError | None:
+        """The not_reading error once replies holding more than max_pending_seconds
+        of audio wait for the client to take them."""
+        if unsent_samples <= self.max_unsent_samples:
+            return None
+        return ProtocolError(
+            ErrorCode.NOT_READING,
+            f"more than {self.config.max_pending_seconds:g} seconds of replies are "
+            "waiting for this client to read them",
+        )
 
     def idle_error(self, now: float) -> ProtocolError | None:
         """The idle_timeout error once no message came for idle_timeout seconds."""

@@ -86,6 +86,11 @@ class SessionStats:
         self.frames_out += 1
         self.bytes_out += nbytes
 
+    def reply_dropped(self, nbytes: int) -> None:
+        """A reply counted by reply_sent never went out (its client stopped reading)."""
+        self.frames_out -= 1
+        self.bytes_out -= nbytes
+
     @property
     def proc_us_mean(self) -> float:
         mean_ns = self.proc_ns_total / self.frames_in if self.frames_in else 0.0

@@ -155,6 +155,12 @@ class ProcessingFailed(ServerError):
     code = ErrorCode.PROCESSING_FAILED
 
 
+class NotReading(ServerError):
+    """Replies piled up unread beyond ``max_pending_seconds`` of audio (close 4509)."""
+
+    code = ErrorCode.NOT_READING
+
+
 ERRORS: dict[str, type[ServerError]] = {
     cls.code: cls
     for cls in (
@@ -168,5 +174,6 @@ ERRORS: dict[str, type[ServerError]] = {
         TooManyMessages,
         IdleTimeout,
         ProcessingFailed,
+        NotReading,
     )
 }

@@ -40,6 +40,7 @@ DRAIN_SECONDS = 2.0  # how long replies may trail a stream's last frame
 CLOSE_SECONDS = 2.0  # how long a closing handshake may take at the end
 CONNECT_SECONDS = 10.0  # handshake and ready, per connection
 SAMPLE_SECONDS = 0.5  # how often the server process's memory is read
+SLOW_READER_BUFFER = 4096  # bytes of a slow reader's socket receive buffer
 
 
 class LoadTestLimits:
@@ -385,12 +386,15 @@ async def _slow_reader(
 ) -> None:
     """A client that sends at real time and never reads a reply.
 
-    Its receive buffer holds one message, then it stops reading the socket, so the
-    server's replies back up as they would behind a stalled client.
+    Its receive buffer holds one message, then it stops reading the socket, whose
+    kernel buffer is kept small, so the server's replies back up as they would
+    behind a stalled network.
     """
     tagger = FrameTagger(stream, test.frame_samples, test.format)
     try:
         async with _session(test, max_queue=1) as session:
+            sock = session.websocket.transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SLOW_READER_BUFFER)
             connected.set_result(True)
             tally.connected += 1
             start = now() + phase

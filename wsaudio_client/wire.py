@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_MESSAGES = "too_many_messages"
     IDLE_TIMEOUT = "idle_timeout"
     PROCESSING_FAILED = "processing_failed"
+    NOT_READING = "not_reading"
 
 
 # Errors after which the server closes the session, and the code it closes with;
@@ -63,6 +64,7 @@ CLOSING_ERRORS = {
     ErrorCode.TOO_MANY_MESSAGES: CloseCode.TOO_MANY,
     ErrorCode.IDLE_TIMEOUT: CloseCode.IDLE_TIMEOUT,
     ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
+    ErrorCode.NOT_READING: CloseCode.CLIENT_NOT_READING,
 }
 
 

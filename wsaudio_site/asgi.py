@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, the echo consumer for WebSocket."""
+"""ASGI entry point: Django for HTTP, the echo consumer for WebSocket, and the
+lifespan events of servers that send them (Uvicorn)."""
 
 import os
 
@@ -11,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware  # noqa: E402
 
+from echo.lifespan import lifespan  # noqa: E402
 from echo.origin import OriginCheck  # noqa: E402
 from echo.routing import websocket_urlpatterns  # noqa: E402
 
@@ -20,5 +22,6 @@ application = ProtocolTypeRouter(
         # Cookies only: the session's user is looked up by the metrics flusher, so
         # no handshake waits for the database (echo.metrics).
         "websocket": OriginCheck(CookieMiddleware(URLRouter(websocket_urlpatterns))),
+        "lifespan": lifespan,
     }
 )

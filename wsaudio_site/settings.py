@@ -171,6 +171,9 @@ WSAUDIO_MAX_MESSAGES_PER_SECOND = int(
 WSAUDIO_BURST_SECONDS = float(os.environ.get("WSAUDIO_BURST_SECONDS", 2.0))
 WSAUDIO_MAX_REALTIME_FACTOR = float(os.environ.get("WSAUDIO_MAX_REALTIME_FACTOR", 4.0))
 WSAUDIO_IDLE_TIMEOUT = float(os.environ.get("WSAUDIO_IDLE_TIMEOUT", 60.0))
+# Seconds of replies that may wait for a client that stopped reading; enforced where
+# the server's send waits for the client (Uvicorn), see docs/protocol.md.
+WSAUDIO_MAX_PENDING_SECONDS = float(os.environ.get("WSAUDIO_MAX_PENDING_SECONDS", 5.0))
 # Host patterns (as in ALLOWED_HOSTS) that browser pages may open sessions from;
 # empty means ALLOWED_HOSTS.
 WSAUDIO_ALLOWED_ORIGINS = env_list("WSAUDIO_ALLOWED_ORIGINS", [])

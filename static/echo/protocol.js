@@ -37,6 +37,7 @@ export const ErrorCode = Object.freeze({
   TOO_MANY_MESSAGES: "too_many_messages",
   IDLE_TIMEOUT: "idle_timeout",
   PROCESSING_FAILED: "processing_failed",
+  NOT_READING: "not_reading",
 });
 
 /** Errors after which the server closes the session, with the close code it uses. */
@@ -48,6 +49,7 @@ export const CLOSING_ERRORS = Object.freeze({
   [ErrorCode.TOO_MANY_MESSAGES]: CloseCode.TOO_MANY,
   [ErrorCode.IDLE_TIMEOUT]: CloseCode.IDLE_TIMEOUT,
   [ErrorCode.PROCESSING_FAILED]: CloseCode.PROCESSING_FAILED,
+  [ErrorCode.NOT_READING]: CloseCode.CLIENT_NOT_READING,
 });
 
 const S16_SCALE = 32768; // int16 full scale: a power of two, so s16 round trips exactly

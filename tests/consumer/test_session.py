@@ -42,6 +42,7 @@ async def test_ready_announces_the_session_and_what_it_accepts():
                 "burst_seconds": 2.0,
                 "max_realtime_factor": 4.0,
                 "idle_timeout": 60.0,
+                "max_pending_seconds": 5.0,
             },
         }
 

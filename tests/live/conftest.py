@@ -1,4 +1,4 @@
-"""Live tests: a real daphne process on a free loopback port, on its own database.
+"""Live tests: a real server process on a free loopback port, on its own database.
 
 The server itself is started by tests/live/server.py; these are its fixtures.
 """
@@ -15,7 +15,7 @@ from .server import LiveServer, running_server
 
 
 @pytest.fixture(scope="session")
-def daphne_server(tmp_path_factory) -> Iterator[LiveServer]:
+def echo_server(tmp_path_factory) -> Iterator[LiveServer]:
     """The shared server with default settings."""
     with running_server(tmp_path_factory.mktemp("live")) as server:
         yield server

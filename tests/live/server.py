@@ -1,7 +1,9 @@
-"""A real daphne process on a free loopback port, on its own database.
+"""A real server process (Daphne or Uvicorn) on a free loopback port, on its own
+database.
 
 That database is a SQLite file, or a new PostgreSQL database when DATABASE_URL
-names one, dropped when the server stops. The live tests and the benchmarks use it.
+names one, dropped when the server stops. The live tests and the benchmarks use it;
+WSAUDIO_LIVE_SERVER=uvicorn runs the live tests under Uvicorn instead of Daphne.
 """
 
 from __future__ import annotations
@@ -25,23 +27,43 @@ from psycopg import sql
 from echo.protocol import MAX_MESSAGE_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
+# What each server prints once it listens, with the port it got.
+LISTENING = {
+    "daphne": re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)"),
+    "uvicorn": re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)"),
+}
+SERVERS = tuple(LISTENING)
 STARTUP_SECONDS = 30
 # What `make run` passes (the Makefile's DAPHNE_FLAGS; a unit test keeps them equal).
 DAPHNE_FLAGS = (
     f"--websocket-max-message-size {MAX_MESSAGE_BYTES} "
     f"--websocket-max-frame-size {MAX_MESSAGE_BYTES} --websocket_timeout -1"
 ).split()
+# The documented Uvicorn command's flags (docs/protocol.md, README.md): the same
+# cap, and no permessage-deflate (which browsers offer), whose zlib per frame buys
+# nothing for PCM audio; Daphne does not compress either.
+UVICORN_FLAGS = (
+    f"--ws-max-size {MAX_MESSAGE_BYTES} --ws-per-message-deflate false".split()
+)
+
+
+def default_server() -> str:
+    """The server the live tests run against: WSAUDIO_LIVE_SERVER, else daphne."""
+    server = os.environ.get("WSAUDIO_LIVE_SERVER", "daphne")
+    if server not in SERVERS:
+        raise ValueError(f"WSAUDIO_LIVE_SERVER={server!r}: use one of {SERVERS}")
+    return server
 
 
 @dataclass
 class LiveServer:
-    """One daphne process; ``log`` holds everything it printed."""
+    """One server process; ``log`` holds everything it printed."""
 
     process: subprocess.Popen
     port: int
     log: Path
     env: dict[str, str]
+    kind: str = "daphne"  # which server software: one of SERVERS
 
     @property
     def http_url(self) -> str:
@@ -129,21 +151,31 @@ def prepared_env(workdir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def start_daphne(
+def server_command(kind: str, app: str) -> list[str]:
+    """The documented command of server ``kind`` for ``app``, on a free port."""
+    if kind == "daphne":
+        return ["daphne", *DAPHNE_FLAGS, "-b", "127.0.0.1", "-p", "0", app]
+    if kind == "uvicorn":
+        return ["uvicorn", *UVICORN_FLAGS, "--host", "127.0.0.1", "--port", "0", app]
+    raise ValueError(f"unknown server {kind!r}: use one of {SERVERS}")
+
+
+def start_server(
     env: dict[str, str],
     log: Path,
     app: str = "wsaudio_site.asgi:application",
     command_prefix: Sequence[str] = (),
+    kind: str = "daphne",
 ) -> LiveServer:
-    """Start daphne on port 0 and wait until it says which port it got.
+    """Start server ``kind`` on port 0 and wait until it says which port it got.
 
-    ``command_prefix`` wraps the command (``taskset -c 0``); it must exec daphne,
-    so that the process is daphne's own.
+    ``command_prefix`` wraps the command (``taskset -c 0``); it must exec the
+    server, so that the process is the server's own.
     """
+    command = server_command(kind, app)
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [*command_prefix, sys.executable, "-m", "daphne", *DAPHNE_FLAGS]
-            + ["-b", "127.0.0.1", "-p", "0", app],
+            [*command_prefix, sys.executable, "-m", *command],
             cwd=ROOT,
             env=env,
             stdout=sink,
@@ -151,13 +183,13 @@ def start_daphne(
         )
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
-        if match := LISTENING.search(log.read_text(errors="replace")):
-            return LiveServer(process, int(match.group(1)), log, env)
+        if match := LISTENING[kind].search(log.read_text(errors="replace")):
+            return LiveServer(process, int(match.group(1)), log, env, kind)
         if process.poll() is not None:
             break
         time.sleep(0.05)
     stop(process)
-    raise RuntimeError(f"daphne did not start:\n{log.read_text(errors='replace')}")
+    raise RuntimeError(f"{kind} did not start:\n{log.read_text(errors='replace')}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -176,13 +208,17 @@ def running_server(
     app: str = "wsaudio_site.asgi:application",
     *,
     command_prefix: Sequence[str] = (),
+    kind: str | None = None,
     **env: str,
 ) -> Iterator[LiveServer]:
-    """A daphne process with its own database and extra environment variables."""
+    """A server process with its own database and extra environment variables;
+    ``kind`` defaults to default_server()."""
+    kind = kind or default_server()
     workdir.mkdir(exist_ok=True)
     with temporary_database(workdir) as database_url:
         env = prepared_env(workdir, **{"DATABASE_URL": database_url, **env})
-        server = start_daphne(env, workdir / "daphne.log", app, command_prefix)
+        log = workdir / f"{kind}.log"
+        server = start_server(env, log, app, command_prefix, kind)
         try:
             yield server
         finally:

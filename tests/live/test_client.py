@@ -1,4 +1,4 @@
-"""The Python client against a real daphne: audio comes back sample for sample,
+"""The Python client against a real server: audio comes back sample for sample,
 every error code arrives as its own exception, and the commands report true
 numbers."""
 
@@ -69,9 +69,9 @@ async def next_error(session: client.Session) -> client.ServerError:
 
 
 @pytest.mark.parametrize("format", ["f32", "s16"])
-async def test_each_reply_names_its_frame_and_holds_its_samples(daphne_server, format):
+async def test_each_reply_names_its_frame_and_holds_its_samples(echo_server, format):
     audio = sine(16384, 0.5, 440)
-    async with client.connect(daphne_server.ws_url, format=format) as session:
+    async with client.connect(echo_server.ws_url, format=format) as session:
         assert (session.ready.rate, session.ready.format) == (16384, format)
         for frame in frames(audio, 1024):
             index = await session.send(frame)
@@ -81,9 +81,9 @@ async def test_each_reply_names_its_frame_and_holds_its_samples(daphne_server, f
         assert session.unanswered == 0
 
 
-async def test_replies_iterate_in_order_until_the_client_closes(daphne_server):
+async def test_replies_iterate_in_order_until_the_client_closes(echo_server):
     audio = sine(16384, 0.25, 440)  # four frames
-    async with client.connect(daphne_server.ws_url) as session:
+    async with client.connect(echo_server.ws_url) as session:
         for frame in frames(audio, 1024):
             await session.send(frame)
         await session.ping("last")
@@ -98,12 +98,12 @@ async def test_replies_iterate_in_order_until_the_client_closes(daphne_server):
 
 @pytest.mark.parametrize(("format", "subtype"), [("f32", "FLOAT"), ("s16", "PCM_16")])
 async def test_a_wav_file_comes_back_sample_for_sample(
-    daphne_server, tmp_path, format, subtype
+    echo_server, tmp_path, format, subtype
 ):
     audio = sine(16384, 1.3, 440, 0.8)  # 21290 samples: the last frame is short
     soundfile.write(tmp_path / "in.wav", audio, 16384, subtype=subtype)
     run = await echo_file(
-        daphne_server.ws_url,
+        echo_server.ws_url,
         tmp_path / "in.wav",
         output_path=tmp_path / "out.wav",
         format=format,
@@ -231,14 +231,14 @@ async def test_a_full_server_raises_busy_from_connect(start_server):
     assert refused.value.close_code == 4503
 
 
-async def test_a_refused_origin_is_a_failed_handshake_with_its_status(daphne_server):
+async def test_a_refused_origin_is_a_failed_handshake_with_its_status(echo_server):
     with pytest.raises(client.HandshakeFailed) as refused:
-        async with client.connect(daphne_server.ws_url, origin="https://evil.example"):
+        async with client.connect(echo_server.ws_url, origin="https://evil.example"):
             pass
     assert refused.value.status == 403
 
 
-async def test_a_server_that_is_gone_is_a_failed_handshake(daphne_server):
+async def test_a_server_that_is_gone_is_a_failed_handshake(echo_server):
     with pytest.raises(client.HandshakeFailed, match="cannot open"):
         async with client.connect("ws://127.0.0.1:9"):
             pass
@@ -247,14 +247,14 @@ async def test_a_server_that_is_gone_is_a_failed_handshake(daphne_server):
 # --- the commands -------------------------------------------------------------------
 
 
-def test_echo_json_reports_what_was_sent_and_writes_it_back(daphne_server, tmp_path):
+def test_echo_json_reports_what_was_sent_and_writes_it_back(echo_server, tmp_path):
     left, right = sine(44100, 1.0, 440, 0.4), sine(44100, 1.0, 660, 0.2)
     soundfile.write(tmp_path / "in.wav", np.stack([left, right], axis=1), 44100)
     done = run_cli(
         "echo",
         str(tmp_path / "in.wav"),
         "--server",
-        daphne_server.ws_url,
+        echo_server.ws_url,
         "--output",
         str(tmp_path / "out.wav"),
         "--speed",
@@ -285,13 +285,13 @@ def test_echo_json_reports_what_was_sent_and_writes_it_back(daphne_server, tmp_p
     assert np.array_equal(back, sent)
 
 
-def test_echo_says_why_the_server_refused_and_exits_1(daphne_server, tmp_path):
+def test_echo_says_why_the_server_refused_and_exits_1(echo_server, tmp_path):
     soundfile.write(tmp_path / "in.wav", sine(8000, 0.2, 440), 8000)
     done = run_cli(
         "echo",
         str(tmp_path / "in.wav"),
         "--server",
-        daphne_server.ws_url,
+        echo_server.ws_url,
         "--rate",
         "7",
     )
@@ -321,12 +321,12 @@ def test_echo_faster_than_the_server_allows_is_refused_before_streaming(
 
 
 def test_a_short_load_test_checks_every_frame_and_reads_the_server_process(
-    daphne_server,
+    echo_server,
 ):
     done = run_cli(
         "loadtest",
         "--server",
-        daphne_server.ws_url,
+        echo_server.ws_url,
         "--streams",
         "20",
         "--seconds",
@@ -334,7 +334,7 @@ def test_a_short_load_test_checks_every_frame_and_reads_the_server_process(
         "--slow-readers",
         "2",
         "--server-pid",
-        str(daphne_server.process.pid),
+        str(echo_server.process.pid),
         "--json",
     )
     assert done.returncode == 0, done.stderr
@@ -347,7 +347,7 @@ def test_a_short_load_test_checks_every_frame_and_reads_the_server_process(
     assert report["slow_readers"]["connected"] == 2
     assert report["slow_readers"]["frames_sent"] == 2 * 48
     server = report["server_process"]
-    assert server["pid"] == daphne_server.process.pid
+    assert server["pid"] == echo_server.process.pid
     assert server["cpu_s"] > 0 and server["rss_peak_mib"] > 0
     assert isinstance(report["held_real_time"], bool)
     assert math.isfinite(report["generator"]["cpu_percent"])

@@ -302,23 +302,23 @@ def test_garbage_sessions_end_only_with_documented_codes_beside_a_good_one(
     assert good.close_code == 1000  # it stayed open until it closed itself
 
 
-async def test_100_half_open_connections_do_not_stop_new_sessions(daphne_server):
+async def test_100_half_open_connections_do_not_stop_new_sessions(echo_server):
     stalled = []
     try:
         for i in range(100):
-            sock = socket.create_connection(("127.0.0.1", daphne_server.port))
+            sock = socket.create_connection(("127.0.0.1", echo_server.port))
             if i % 2:  # half stop inside the handshake, half never say a word
                 sock.sendall(
                     b"GET /ws/echo/16384/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 )
             stalled.append(sock)
-        async with websockets.connect(f"{daphne_server.ws_url}/ws/echo/{RATE}/") as ws:
+        async with websockets.connect(f"{echo_server.ws_url}/ws/echo/{RATE}/") as ws:
             await ready(ws)
             for _ in range(10):
                 await ws.send(FRAME)
                 assert await ws.recv() == FRAME
-        assert info(daphne_server)["protocol"] == 1
+        assert info(echo_server)["protocol"] == 1
     finally:
         for sock in stalled:
             sock.close()

@@ -22,6 +22,7 @@ def test_the_default_settings_pass(settings):
         ("WSAUDIO_MAX_ERRORS", 0, "wsaudio.E004"),
         ("WSAUDIO_MAX_MESSAGES_PER_SECOND", 0, "wsaudio.E004"),
         ("WSAUDIO_IDLE_TIMEOUT", 0.0, "wsaudio.E004"),
+        ("WSAUDIO_MAX_PENDING_SECONDS", 0.0, "wsaudio.E004"),
         ("WSAUDIO_MAX_REALTIME_FACTOR", -1.0, "wsaudio.E004"),
         ("WSAUDIO_BURST_SECONDS", 0.5, "wsaudio.E005"),
         ("WSAUDIO_METRICS_FLUSH_SECONDS", 0.0, "wsaudio.E004"),

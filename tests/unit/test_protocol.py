@@ -356,6 +356,7 @@ def test_ready_message_announces_the_session_and_every_limit():
         burst_seconds=1.5,
         max_realtime_factor=2.0,
         idle_timeout=9.5,
+        max_pending_seconds=3.0,
     )
     ready = protocol.ready_message(session="abc", params=params, config=config)
     assert ready == {
@@ -377,6 +378,7 @@ def test_ready_message_announces_the_session_and_every_limit():
             "burst_seconds": 1.5,
             "max_realtime_factor": 2.0,
             "idle_timeout": 9.5,
+            "max_pending_seconds": 3.0,
         },
     }
     assert json.loads(protocol.encode_message(ready)) == ready

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from echo.protocol import MAX_MESSAGE_BYTES
-from tests.live.server import DAPHNE_FLAGS
+from tests.live.server import DAPHNE_FLAGS, UVICORN_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP_FLAGS = (
@@ -13,24 +13,27 @@ CAP_FLAGS = (
 )
 
 
-def documented_daphne_command(path: str) -> str:
-    """The daphne command in a shell block of ``path``, continuation lines joined."""
+def documented_command(path: str, server: str) -> str:
+    """The ``server`` command in a shell block of ``path``, continuation lines
+    joined."""
     text = (ROOT / path).read_text().replace("\\\n", " ")
-    (command,) = re.findall(r"^daphne .*$", text, flags=re.MULTILINE)
+    (command,) = re.findall(rf"^{server} .*$", text, flags=re.MULTILINE)
     return " ".join(command.split())
 
 
 def test_make_run_passes_the_flags_the_live_tests_use():
     makefile = (ROOT / "Makefile").read_text()
-    (flags,) = re.findall(r"^DAPHNE_FLAGS := (.*)$", makefile, flags=re.MULTILINE)
-    assert flags.split() == DAPHNE_FLAGS
-    assert "$(BIN)/daphne $(DAPHNE_FLAGS)" in makefile
+    for server, flags in (("DAPHNE", DAPHNE_FLAGS), ("UVICORN", UVICORN_FLAGS)):
+        (made,) = re.findall(rf"^{server}_FLAGS := (.*)$", makefile, flags=re.MULTILINE)
+        assert made.split() == flags
+        assert f"$(BIN)/{server.lower()} $({server}_FLAGS)" in makefile
     assert CAP_FLAGS in " ".join(DAPHNE_FLAGS)
+    assert f"--ws-max-size {MAX_MESSAGE_BYTES}" in " ".join(UVICORN_FLAGS)
 
 
 def test_the_documented_commands_pass_the_cap_and_no_lifetime_limit():
     for path in ("README.md", "docs/protocol.md"):
-        command = documented_daphne_command(path)
+        command = documented_command(path, "daphne")
         assert command.startswith(f"daphne {' '.join(DAPHNE_FLAGS)} "), path
-        text = (ROOT / path).read_text()
-        assert f"--ws-max-size {MAX_MESSAGE_BYTES}" in text, path
+        command = documented_command(path, "uvicorn")
+        assert command.startswith(f"uvicorn {' '.join(UVICORN_FLAGS)} "), path

@@ -124,3 +124,15 @@ def test_any_message_keeps_the_session_from_idling_out():
         4408,
         None,
     )
+
+
+def test_replies_waiting_beyond_max_pending_seconds_of_audio_close_with_4509():
+    session = open_session(max_pending_seconds=2.5)
+    assert session.backlog_error(20_000) is None  # exactly 2.5 s at 8000 Hz
+    error = session.backlog_error(20_001)
+    assert (error.code, error.close_code, error.frame) == (
+        ErrorCode.NOT_READING,
+        4509,
+        None,
+    )
+    assert "2.5 seconds" in error.detail

@@ -1,4 +1,4 @@
-"""Protocol v1 on the wire, against a real daphne process."""
+"""Protocol v1 on the wire, against a real server process (Daphne or Uvicorn)."""
 
 import asyncio
 import json
@@ -20,11 +20,11 @@ FRAME = 1024  # 62.5 ms at 16384 Hz
 
 
 async def test_three_seconds_at_real_time_pace_come_back_identical_and_in_order(
-    daphne_server,
+    echo_server,
 ):
     signal = sine(RATE, 3.0, 440)
     sent = [block.tobytes() for block in frames(signal, FRAME)]
-    async with websockets.connect(f"{daphne_server.ws_url}/ws/echo/{RATE}/") as ws:
+    async with websockets.connect(f"{echo_server.ws_url}/ws/echo/{RATE}/") as ws:
         await ready(ws)
 
         async def send_at_real_time() -> None:
@@ -47,9 +47,9 @@ async def test_three_seconds_at_real_time_pace_come_back_identical_and_in_order(
     assert stats["samples_in"] == len(signal)
 
 
-async def test_s16_frames_come_back_identical(daphne_server):
+async def test_s16_frames_come_back_identical(echo_server):
     blocks = [np.arange(i, i + FRAME, dtype="<i2").tobytes() for i in range(10)]
-    url = f"{daphne_server.ws_url}/ws/echo/8000/?format=s16"
+    url = f"{echo_server.ws_url}/ws/echo/8000/?format=s16"
     async with websockets.connect(url) as ws:
         assert (await ready(ws))["format"] == "s16"
         for block in blocks:
@@ -57,15 +57,15 @@ async def test_s16_frames_come_back_identical(daphne_server):
         assert [await ws.recv() for _ in blocks] == blocks
 
 
-async def test_bad_request_closes_with_4400_on_the_wire(daphne_server):
-    error, code = await closing_error(f"{daphne_server.ws_url}/ws/echo/16000x/")
+async def test_bad_request_closes_with_4400_on_the_wire(echo_server):
+    error, code = await closing_error(f"{echo_server.ws_url}/ws/echo/16000x/")
     assert error["code"] == "bad_request"
     assert "not ASCII digits" in error["detail"]
     assert code == 4400
 
 
-async def test_bad_frame_and_bad_message_leave_the_session_open(daphne_server):
-    async with websockets.connect(f"{daphne_server.ws_url}/ws/echo/16000/") as ws:
+async def test_bad_frame_and_bad_message_leave_the_session_open(echo_server):
+    async with websockets.connect(f"{echo_server.ws_url}/ws/echo/16000/") as ws:
         await ready(ws)
         await ws.send(b"\x00\x00\x00")
         assert json.loads(await ws.recv()) == {
@@ -98,19 +98,19 @@ async def test_processing_failure_closes_with_4500_and_the_server_goes_on(start_
         assert await ws.recv() == np.ones(FRAME, "<f4").tobytes()
 
 
-async def test_a_foreign_origin_gets_http_403(daphne_server):
-    url = f"{daphne_server.ws_url}/ws/echo/16000/"
+async def test_a_foreign_origin_gets_http_403(echo_server):
+    url = f"{echo_server.ws_url}/ws/echo/16000/"
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(url, origin="http://evil.example"):
             pass
     assert refused.value.response.status_code == 403
 
 
-async def test_no_origin_and_an_allowed_origin_are_accepted(daphne_server):
-    url = f"{daphne_server.ws_url}/ws/echo/16000/"
+async def test_no_origin_and_an_allowed_origin_are_accepted(echo_server):
+    url = f"{echo_server.ws_url}/ws/echo/16000/"
     async with websockets.connect(url) as ws:
         await ready(ws)
-    async with websockets.connect(url, origin=daphne_server.http_url) as ws:
+    async with websockets.connect(url, origin=echo_server.http_url) as ws:
         await ready(ws)
 
 
@@ -122,29 +122,29 @@ async def test_require_origin_refuses_scripts_without_origin(start_server):
     assert refused.value.response.status_code == 403
 
 
-def test_the_page_info_docs_and_health_answer(daphne_server):
-    status, kind, body = get(f"{daphne_server.http_url}/")
+def test_the_page_info_docs_and_health_answer(echo_server):
+    status, kind, body = get(f"{echo_server.http_url}/")
     assert (status, kind) == (200, "text/html; charset=utf-8")
     assert b"docs/protocol.md" in body
-    assert get(f"{daphne_server.http_url}/static/echo/site.css")[0] == 200
-    status, kind, body = get(f"{daphne_server.http_url}/api/info/")
+    assert get(f"{echo_server.http_url}/static/echo/site.css")[0] == 200
+    status, kind, body = get(f"{echo_server.http_url}/api/info/")
     assert (status, kind) == (200, "application/json")
     info = json.loads(body)
     assert info["protocol"] == 1
     assert info["rates"] == {"min": 8000, "max": 48000, "default": 16384}
     assert [f["name"] for f in info["formats"]] == ["f32", "s16"]
     assert info["processors"][0]["name"] == "echo"
-    assert get(f"{daphne_server.http_url}/healthz")[:2] == (200, "application/json")
-    status, _, body = get(f"{daphne_server.http_url}/docs/protocol.md")
+    assert get(f"{echo_server.http_url}/healthz")[:2] == (200, "application/json")
+    status, _, body = get(f"{echo_server.http_url}/docs/protocol.md")
     assert status == 200
     assert body.startswith(b"# wsaudio protocol")
 
 
-def test_admin_and_its_static_files_are_served_with_debug_off(daphne_server):
-    status, _, body = get(f"{daphne_server.http_url}/admin/login/")
+def test_admin_and_its_static_files_are_served_with_debug_off(echo_server):
+    status, _, body = get(f"{echo_server.http_url}/admin/login/")
     assert status == 200
     assert b"/static/admin/css/base.css" in body
-    status, kind, _ = get(f"{daphne_server.http_url}/static/admin/css/base.css")
+    status, kind, _ = get(f"{echo_server.http_url}/static/admin/css/base.css")
     assert status == 200
     assert kind.startswith("text/css")
 
@@ -164,8 +164,8 @@ def test_healthz_is_503_while_the_database_is_unreachable(start_server):
     "segment", ["", "16%0A000", "16000%0A", "16%2F000", "16000/extra", "%00", "%FF"]
 )
 async def test_any_rate_segment_gets_bad_request_not_a_failed_handshake(
-    daphne_server, segment
+    echo_server, segment
 ):
-    error, code = await closing_error(f"{daphne_server.ws_url}/ws/echo/{segment}/")
+    error, code = await closing_error(f"{echo_server.ws_url}/ws/echo/{segment}/")
     assert error["code"] == "bad_request"
     assert code == 4400
