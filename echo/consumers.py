@@ -8,6 +8,7 @@ from time import monotonic
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .conf import server_config
@@ -32,8 +33,21 @@ class EchoConsumer(AsyncWebsocketConsumer):
     outbox: Outbox | None = None  # every message after the handshake, in order
 
     async def __call__(self, scope, receive, send) -> None:
+        """Channels' consumer loop, less what the audio path does not use.
+
+        Channels also listens on the channel layer, through asyncio.wait and a new
+        task for every message, which costs more per frame than the frame itself;
+        nothing reaches a session through the channel layer, so this one reads the
+        server's messages one after another, straight from ``receive``.
+        """
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             self.leave()  # also when Daphne cancels an application that outstays
             if self.outbox is not None:
@@ -46,7 +60,12 @@ class EchoConsumer(AsyncWebsocketConsumer):
         # (echo.metrics writes records on a thread of its own): no hop, ever.
         kind = message["type"]
         if kind == "websocket.receive":
-            await self.websocket_receive(message)
+            if self.session is not None and not self.closing:
+                frame = message.get("bytes")
+                if frame is not None:
+                    self.receive_frame(frame)
+                else:
+                    self.receive_text(message["text"])
             return
         if kind == "websocket.disconnect":
             self.leave(message.get("code"))  # before anything awaits
@@ -88,27 +107,26 @@ class EchoConsumer(AsyncWebsocketConsumer):
         if self.recorder is not None:
             self.recorder.finish(disconnect_code)
 
-    async def receive(
-        self, text_data: str | None = None, bytes_data: bytes | None = None
-    ) -> None:
-        session = self.session
-        if session is None or self.closing:
-            return
-        outbox = self.outbox
+    def receive_frame(self, frame: bytes) -> None:
+        """The hot path: one binary message in, its reply (or error) out."""
+        session, outbox = self.session, self.outbox
         try:
-            if bytes_data is not None:
-                reply = session.process_frame(bytes_data, monotonic())
-                samples = len(reply) // session.params.format.width
-                outbox.put({"type": "websocket.send", "bytes": reply}, samples)
-                session.stats.reply_sent(len(reply))
-                if outbox.writer is not None:  # the client is behind: how far?
-                    if error := session.backlog_error(outbox.unsent_samples):
-                        self.drop_unsent()
-                        raise error
-            else:
-                answer = session.answer(text_data, monotonic())
-                if answer is not None:
-                    self.send_text(encode_message(answer))
+            reply = session.process_frame(frame, monotonic())
+            samples = len(reply) // session.params.format.width
+            outbox.put({"type": "websocket.send", "bytes": reply}, samples)
+            session.stats.reply_sent(len(reply))
+            if outbox.writer is not None:  # the client is behind: how far?
+                if error := session.backlog_error(outbox.unsent_samples):
+                    self.drop_unsent()
+                    raise error
+        except ProtocolError as error:
+            self.send_error(error)
+
+    def receive_text(self, text: str) -> None:
+        try:
+            answer = self.session.answer(text, monotonic())
+            if answer is not None:
+                self.send_text(encode_message(answer))
         except ProtocolError as error:
             self.send_error(error)
 

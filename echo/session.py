@@ -101,12 +101,17 @@ class AudioSession:
                 dropped=self.stats.rate_limited_frames,
             )
         started = time.perf_counter_ns()
-        samples = protocol.decode_frame(data, fmt)
+        decoded = samples = protocol.decode_frame(data, fmt)
         if fmt is protocol.F32:
-            samples, nonfinite = protocol.replace_nonfinite(samples)
+            samples, nonfinite = protocol.replace_nonfinite(decoded)
             self.stats.nonfinite_samples += nonfinite
         processed = self._run_processor(samples, index)
-        reply = protocol.encode_frame(processed, fmt)
+        if processed is decoded and fmt is protocol.F32:
+            # The processor returned the f32 samples it got, which are a view of
+            # ``data`` (all finite): ``data`` already is the reply, byte for byte.
+            reply = data
+        else:
+            reply = protocol.encode_frame(processed, fmt)
         self.stats.frame_processed(samples, time.perf_counter_ns() - started)
         return reply
 

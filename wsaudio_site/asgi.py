@@ -1,6 +1,7 @@
 """ASGI entry point: Django for HTTP, the echo consumer for WebSocket, and the
 lifespan events of servers that send them (Uvicorn)."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -25,3 +26,9 @@ application = ProtocolTypeRouter(
         "lifespan": lifespan,
     }
 )
+
+# Everything loaded so far lives as long as the process: move it out of the
+# cyclic garbage collector's sight, so that a full collection (which stops every
+# session) walks only the objects made since. Measured under Uvicorn with 500
+# streams: full collections of 14-33 ms, the longest stalls of a run.
+gc.freeze()
