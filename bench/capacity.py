@@ -557,10 +557,10 @@ might write instead. Each server is pinned to one core and the load generator (t
 project's `loadtest`, on uvloop) to the other, so the numbers are per worker core.
 Streams connect 50 at a time, four batches a second, then send 1024-sample frames
 at 16384 Hz (16 frames a second) for 15 s on an absolute schedule, each with its
-own random phase, and every reply is checked byte for byte. A count is held when every stream connected, no reply differed from its
-frame, at least 99.9% of frames came back, and the round trip's p99 was at most
-20 ms; the ladder stops at the first count that is not held, then tries the count
-halfway back.
+own random phase, and every reply is checked byte for byte. A count is held when
+every stream connected, no reply differed from its frame, at least 99.9% of frames
+came back, and the round trip's p99 was at most 20 ms; the ladder stops at the
+first count that is not held, then tries the count halfway back.
 """
 
 CAPACITY_NOTES = """\
