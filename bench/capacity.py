@@ -17,7 +17,6 @@ import json
 import os
 import re
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,8 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.environment import describe_environment, markdown_table, page_header, reflow
-from tests.live.server import ROOT, UVICORN_FLAGS, running_server, stop
+from tests.live.records import records
+from tests.live.server import ROOT, UVICORN_FLAGS, LiveServer, running_server, stop
 from wsaudio_client.loadtest import LoadTest, run_loadtest
 from wsaudio_client.wire import session_url
 
@@ -48,6 +48,7 @@ FORMATS = ("f32", "s16")
 SERVER_ENV = {"WSAUDIO_MAX_SESSIONS": "20000"}
 MIB = 1 << 20
 PING_SECONDS = 10.0  # how often each idle session pings
+FLUSH_WAIT_SECONDS = 6.0  # for the records of sessions just ended (5 s flushes)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class Server:
     kind: str
     url: str
     pid: int
+    live: LiveServer | None = None  # the project's server: its database, its log
 
     def rss(self) -> int:
         return psutil.Process(self.pid).memory_info().rss
@@ -119,7 +121,7 @@ def serving(kind: str, workdir: Path) -> Iterator[Server]:
         with running_server(
             workdir, kind=kind, command_prefix=pinned, **SERVER_ENV
         ) as server:
-            yield Server(kind, server.ws_url, server.process.pid)
+            yield Server(kind, server.ws_url, server.process.pid, server)
         return
     command = [*pinned, sys.executable, str(ROOT / "bench" / "baseline_echo.py")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -137,6 +139,7 @@ async def ladder(server: Server, fmt: str, plan: Plan) -> dict[str, Any]:
     """Streams at each count of the plan's ladder until a count is not held, then
     the count halfway between the last held and that one."""
     steps: list[dict[str, Any]] = []
+    rss_fresh = server.rss()  # before its first session
 
     async def step(streams: int) -> dict[str, Any]:
         test = LoadTest(
@@ -172,7 +175,13 @@ async def ladder(server: Server, fmt: str, plan: Plan) -> dict[str, Any]:
             summary = await step(middle)
             if summary["held_real_time"] and not summary["generator"]["overloaded"]:
                 held = middle
-    return {"server": server.kind, "format": fmt, "steps": steps, "held": held}
+    return {
+        "server": server.kind,
+        "format": fmt,
+        "steps": steps,
+        "held": held,
+        "rss_fresh_mib": round(rss_fresh / MIB, 1),
+    }
 
 
 def step_line(kind: str, summary: dict[str, Any]) -> str:
@@ -296,10 +305,21 @@ async def slow_readers(server: Server, plan: Plan) -> dict[str, Any]:
         summary = (await run_loadtest(test)).summary()
     finally:
         sampler.cancel()
-    result = {"server": server.kind, "rss_mib": samples, "loadtest": summary}
+    # How the server ended each session, from its records once they are written.
+    await asyncio.sleep(FLUSH_WAIT_SECONDS)
+    ends: dict[str, int] = {}
+    for record in records(server.live).values():
+        end = str(record["close_code"] or "open")
+        ends[end] = ends.get(end, 0) + 1
+    result = {
+        "server": server.kind,
+        "rss_mib": samples,
+        "loadtest": summary,
+        "records_by_close_code": ends,
+    }
     print(
         f"{server.kind:8} slow readers: rss {samples[0][1]} -> {samples[-1][1]} MiB, "
-        f"{summary['slow_readers']['closed']}, normal held="
+        f"records by close code {ends}, normal held="
         f"{summary['held_real_time']} p99={summary['rtt_ms']['p99']} ms",
         flush=True,
     )
@@ -350,6 +370,7 @@ def capacity_rows(results: list[dict[str, Any]], plan: Plan) -> list[list[str]]:
             base_top = step_at(base, base["held"]) if base else None
             cpu = cpu_per_frame(top)
             base_cpu = cpu_per_frame(base_top)
+            rss_fresh = ladder_result["rss_fresh_mib"]
             rows.append(
                 [
                     result["server"],
@@ -358,7 +379,7 @@ def capacity_rows(results: list[dict[str, Any]], plan: Plan) -> list[list[str]]:
                     fixed(cpu, 0),
                     fixed(at_rtt and at_rtt["rtt_ms"]["p50"], 2),
                     fixed(at_rtt and at_rtt["rtt_ms"]["p99"], 2),
-                    fixed(rss_per_stream_kib(top), 0),
+                    fixed(rss_per_stream_kib(top, rss_fresh), 0),
                     ratio(held, base and base["held"]),
                     ratio(cpu, base_cpu),
                 ]
@@ -371,12 +392,13 @@ def cpu_per_frame(summary: dict | None) -> float | None:
     return process and process.get("cpu_us_per_frame")
 
 
-def rss_per_stream_kib(summary: dict | None) -> float | None:
+def rss_per_stream_kib(summary: dict | None, rss_fresh_mib: float) -> float | None:
+    """The server's peak memory during a step, less its memory before its first
+    session, per stream of that step."""
     process = summary and summary["server_process"]
     if not process or "rss_peak_mib" not in process:
         return None
-    grown = process["rss_peak_mib"] - process["rss_start_mib"]
-    return 1024 * grown / summary["streams"]
+    return 1024 * (process["rss_peak_mib"] - rss_fresh_mib) / summary["streams"]
 
 
 def held_text(ladder_result: dict[str, Any]) -> str:
@@ -400,7 +422,7 @@ def page(environment: list[str], plan: Plan, results: list[dict[str, Any]]) -> s
     header = page_header(
         "bench/capacity.py",
         "Capacity: real-time streams per worker core",
-        LEAD,
+        LEAD.rstrip(),
         environment,
         note="about 20 minutes; `make bench-capacity` does the same",
     )
@@ -448,7 +470,7 @@ def page(environment: list[str], plan: Plan, results: list[dict[str, Any]]) -> s
             "at 20 s",
             "at 40 s",
             "at end",
-            "slow readers ended",
+            "sessions by close code (records)",
             "normal streams held",
             "their p99 (ms)",
         ],
@@ -481,6 +503,8 @@ def page(environment: list[str], plan: Plan, results: list[dict[str, Any]]) -> s
                 kib=plan.slow_rate * 4 // 1024,
             )
         )
+        + "\n## Where a frame's time goes, and what each change bought\n\n"
+        + reflow(CHANGES_NOTES)
         + "\n## Every step\n\n"
         + ladders
         + "\n"
@@ -530,8 +554,8 @@ def slow_row(kind: str, slow: dict[str, Any]) -> list[str]:
 
     summary = slow["loadtest"]
     ended = ", ".join(
-        f"{count} {how}"
-        for how, count in sorted(summary["slow_readers"]["closed"].items())
+        f"{count} × {code}"
+        for code, count in sorted(slow["records_by_close_code"].items())
     )
     return [
         kind,
@@ -584,7 +608,8 @@ SLOW_NOTES = """\
 {streams} normal streams beside {slow} slow readers for {seconds:g} s: clients
 that send at real time but never read a reply (after their first message they
 stop reading the socket and keep a 4 KiB receive buffer, as behind a stalled
-network). The phase runs at {rate} Hz f32 ({kib} KiB/s of replies per client):
+network). The session records say how the server ended each session. The phase
+runs at {rate} Hz f32 ({kib} KiB/s of replies per client):
 Linux buffers up to 4 MiB of a connection's unsent output on the server side
 (`tcp_wmem`) before any server sees a stall, which at 16384 Hz would take a minute
 by itself. Under Uvicorn, whose `send` waits while a client does not read,
@@ -592,6 +617,50 @@ by itself. Under Uvicorn, whose `send` waits while a client does not read,
 `not_reading` (4509); Daphne never lets the application see the wait and buffers
 every reply, so its memory grows by each slow reader's audio rate until the client
 goes away.
+"""
+
+
+CHANGES_NOTES = """\
+Measured while tuning the server, on this machine, one run each (so read
+differences of a few percent as noise): `py-spy record --format raw` on the pinned
+server under load, and single load-test steps of 15 s (Daphne at 300 streams,
+Uvicorn at 600) with the server started from each stage of the work.
+
+Under Uvicorn at 400 streams, about 60% of the server's samples are inside the
+event loop's own C code (uvloop: the socket calls and callbacks), about 15% in
+Uvicorn's protocol and `websockets`' parsing and framing, and about 12% in this
+project's consumer, session and outbox: `AudioSession.process_frame` is about
+5 µs of a frame's 50 ([docs/frame-cost.md](frame-cost.md)). Under Daphne, most
+of the time is Twisted's reactor and autobahn, which registers and unregisters the
+socket with epoll for every reply; the project's code is about a tenth.
+
+| stage | Daphne µs / frame | Daphne p99 (ms) | Uvicorn µs / frame | Uvicorn p99 (ms) |
+|---|--:|--:|--:|--:|
+| Channels' consumer loop (before) | 152 | 12.1 | 79.5 | 19.5 |
+| the consumer reads its messages straight from the server | 123 | 4.1 | 50.4 | 5.7 |
+| and an echoed f32 frame is its own reply (no copy) | 123 | 3.6 | 50.3 | 6.1 |
+| and the startup heap frozen out of the collector | 125-131 | 4.9-5.4 | 49.7 | 5.7 |
+
+- **The consumer's loop** bought the most: Channels waits on the server and the
+  channel layer together through `asyncio.wait`, with a new task for every
+  message; the audio consumer uses no channel layer and now awaits the server's
+  `receive` directly (19% less CPU per frame under Daphne, 37% under Uvicorn).
+- **Garbage collection**: with 500 streams, full collections of 14-33 ms were
+  the longest stalls of a run; `gc.freeze()` after startup leaves them only the
+  objects made since (12-15 ms).
+- **The records' writes**: while the flusher writes on its thread, the event
+  loop waited for the GIL in 5 ms slices; with a 0.5 ms switch interval its
+  stalls at each flush at 800 streams went from 10-14 ms to 4-7 ms (p99 of that
+  step 13.8 ms to 9.4 ms). Records cost about 4 µs per frame in all (Uvicorn at
+  500 streams: 54.5 µs with them, 50.5 µs without).
+- **Disconnects**: Channels closes stale database connections at every
+  disconnect, through its one sync thread; skipping that (the consumer never
+  opens one) cut the server's CPU for 3,000 sessions opened and closed by 29%.
+- **Tried and left**: Uvicorn's older `websockets` implementation (`--ws
+  websockets`) cost 74 µs per frame against 50 µs for the default
+  (`websockets-sansio`). Handshakes still come in bursts: 50 sessions connecting
+  at once stall the loop for 10-20 ms, which is why the ladder opens them 50 at a
+  time, four times a second.
 """
 
 
@@ -613,7 +682,19 @@ def main() -> None:
         "--phases", default=",".join(PHASES), help="of " + ", ".join(PHASES)
     )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--page-only",
+        action="store_true",
+        help=f"measure nothing: rewrite {DOC_PATH.relative_to(ROOT)} from "
+        f"{JSON_PATH.relative_to(ROOT)} (after a change to the page's wording)",
+    )
     args = parser.parse_args()
+    if args.page_only:
+        raw = json.loads(JSON_PATH.read_text())
+        text = page(raw["environment"], Plan(**raw["plan"]), raw["results"])
+        DOC_PATH.write_text(text)
+        print(f"wrote {DOC_PATH.relative_to(ROOT)}")
+        return
     plan = QUICK if args.quick else FULL
     chosen = {}
     for option, allowed in (
@@ -640,8 +721,9 @@ def main() -> None:
     os.environ.pop("DATABASE_URL", None)  # each server's own SQLite file
     environment = describe_environment(
         ["Django", "channels", "daphne", "uvicorn", "uvloop", "websockets", "numpy"],
-        f"load generator: {socket.gethostname()}, the project's loadtest on uvloop; "
-        f"Uvicorn flags: {' '.join(UVICORN_FLAGS)}",
+        f"server pinned to CPU {SERVER_CPU}, load generator (the project's "
+        f"loadtest, on uvloop) to CPU {LOAD_CPU}; Uvicorn flags: "
+        f"{' '.join(UVICORN_FLAGS)}",
     )
     print("\n".join(environment), flush=True)
 

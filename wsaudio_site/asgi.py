@@ -3,6 +3,7 @@ lifespan events of servers that send them (Uvicorn)."""
 
 import gc
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -27,8 +28,14 @@ application = ProtocolTypeRouter(
     }
 )
 
+# Tuning for the event loop that carries every session of this process.
 # Everything loaded so far lives as long as the process: move it out of the
 # cyclic garbage collector's sight, so that a full collection (which stops every
 # session) walks only the objects made since. Measured under Uvicorn with 500
 # streams: full collections of 14-33 ms, the longest stalls of a run.
 gc.freeze()
+# While the metrics flusher writes records on its thread, the loop gets the GIL
+# back only every switch interval (5 ms by default), several times per flush.
+# Measured under Uvicorn with 800 streams: the loop's stalls at each flush went
+# from 10-14 ms to 4-7 ms with 0.5 ms.
+sys.setswitchinterval(0.0005)

@@ -36,5 +36,6 @@ def test_the_quick_capacity_run_measures_every_server_and_phase(tmp_path):
         assert slow["loadtest"]["slow_readers"]["connected"] == 2
         assert slow["loadtest"]["held_real_time"]
         assert len(slow["rss_mib"]) >= 2
+        assert sum(slow["records_by_close_code"].values()) == 6  # 4 streams, 2 slow
     assert "## Streams held in real time" in run.stdout
     assert "| uvicorn | f32 | ≥ 8 (top of the ladder) |" in run.stdout
