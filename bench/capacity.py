@@ -3,7 +3,7 @@ under Uvicorn, and for a plain websockets echo; idle sessions; clients that stop
 reading.
 
 Run from the project root: ``.venv/bin/python bench/capacity.py [--write]``
-(about 20 minutes); ``--write`` regenerates docs/benchmarks.md and
+(about 30 minutes); ``--write`` regenerates docs/benchmarks.md and
 docs/benchmarks.json, which say what the run does. ``--quick`` runs every phase
 at a toy size in well under a minute (the test suite's smoke test).
 """
@@ -424,7 +424,7 @@ def page(environment: list[str], plan: Plan, results: list[dict[str, Any]]) -> s
         "Capacity: real-time streams per worker core",
         LEAD.rstrip(),
         environment,
-        note="about 20 minutes; `make bench-capacity` does the same",
+        note="about 30 minutes; `make bench-capacity` does the same",
     )
     capacity = markdown_table(
         [
@@ -590,11 +590,16 @@ first count that is not held, then tries the count halfway back.
 CAPACITY_NOTES = """\
 Server CPU per frame is the server's CPU time over the whole step (handshakes
 included) divided by the frames it echoed, at the largest count held. RSS per
-stream is the growth of the server's resident memory during that step, divided by
-its streams. The round trips are those of the step at 100 streams. Ratios are to
-the baseline in the same format. When the generator's own CPU or event-loop lag
-passes its limits the step says so, and the count it reached is a lower bound on
-the server's.
+stream is the server's peak resident memory during that step, less its memory
+before its first session, divided by the step's streams. The round trips are those
+of the step at 100 streams. Ratios are to the baseline in the same format. When
+the generator's own CPU or event-loop lag passes its limits, the ladder stops
+there and the count before it is a lower bound on the server's: so it goes for
+the baseline, whose ratios are therefore upper bounds for the others. Daphne and
+Uvicorn stop short of their CPU: past the counts held, the round trip's p99
+crosses 20 ms while the server still has a third of its core to spare, from
+stalls (a burst of handshakes, a flush of the records, a garbage collection) that
+delay every stream at once.
 """
 
 IDLE_NOTES = """\
