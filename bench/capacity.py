@@ -634,8 +634,8 @@ Uvicorn at 600) with the server started from each stage of the work.
 Under Uvicorn at 400 streams, about 60% of the server's samples are inside the
 event loop's own C code (uvloop: the socket calls and callbacks), about 15% in
 Uvicorn's protocol and `websockets`' parsing and framing, and about 12% in this
-project's consumer, session and outbox: `AudioSession.process_frame` is about
-5 µs of a frame's 50 ([docs/frame-cost.md](frame-cost.md)). Under Daphne, most
+project's consumer, session and outbox (`AudioSession.process_frame` takes about
+5 µs of the 50 a frame costs; [docs/frame-cost.md](frame-cost.md)). Under Daphne, most
 of the time is Twisted's reactor and autobahn, which registers and unregisters the
 socket with epoll for every reply; the project's code is about a tenth.
 
