@@ -1,6 +1,7 @@
 /**
  * One echo session in the browser: microphone → capture worklet → WebSocket →
- * playback worklet → speakers, with its state published in one plain object.
+ * playback worklet → speakers, with its state published in one plain object and an
+ * "update" event each time its measurements are refreshed.
  */
 
 import {
@@ -12,12 +13,21 @@ import {
   REPORT_INTERVAL_MS,
   TARGET_DOWNSAMPLE_RATE,
 } from "./constants.js";
+import { LevelMeter, RoundTrips, Throughput, latencyBudget } from "./measures.js";
+import { PageError, microphoneError } from "./messages.js";
 import { CloseCode, decodeFrame, encodeFrame, parseMessage, sessionUrl } from "./protocol.js";
 
 /** Frames whose send time is remembered to measure their round trip. */
 const SEND_TIMES = 1024;
 /** Round trips the percentiles are taken over: the last 16 s at the defaults. */
 const RTT_WINDOW = 256;
+/** A ping a second; the percentiles cover the last minute of them. */
+const PING_INTERVAL_MS = 1000;
+const PING_WINDOW = 60;
+/** kbit/s is averaged over a second: a frame every 62.5 ms comes in uneven counts. */
+const THROUGHPUT_WINDOW_MS = 1000;
+/** How often the server is told what this page experienced (`client_stats`). */
+const CLIENT_STATS_INTERVAL_MS = 2000;
 /** How long Stop waits for replies still on their way. */
 const REPLY_WAIT_MS = 1000;
 /** How long Stop waits for playback beyond the audio it had buffered. */
@@ -42,22 +52,20 @@ function until(done, timeoutMs) {
 
 const stopTracks = (stream) => stream.getTracks().forEach((track) => track.stop());
 
-/**
- * The value at fraction `q` of sorted `values` (nearest rank).
- * @param {Float64Array} sorted
- * @param {number} q
- */
-function quantile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
 /** The part of `window.wsaudio` that each Start begins afresh. */
 function sessionCounters() {
   return {
     session: null,
     framesSent: 0,
     framesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
     rttMs: { p50: null, p95: null },
+    pingRttMs: { p50: null, p95: null },
+    kbps: { sent: null, received: null },
+    levels: { input: null, output: null },
+    latencyMs: { captureMs: null, networkMs: null, jitterMs: null, outputMs: null, totalMs: null },
+    clientStatsSent: 0,
     bufferedMs: 0,
     underruns: 0,
     overruns: 0,
@@ -69,10 +77,29 @@ function sessionCounters() {
   };
 }
 
-export class AudioSession {
+export class AudioSession extends EventTarget {
   /**
-   * @param {object} [options]
+   * @param {object} [options] as for `configure()`, with
    * @param {string} [options.server] the site's URL (default: this page's)
+   */
+  constructor({ server = globalThis.location?.href, ...options } = {}) {
+    super();
+    this.server = server;
+    /** What the session is doing, for the page, tests and the console (`window.wsaudio`). */
+    this.status = { state: "idle", contextRate: null, ...sessionCounters() };
+    this.configure(options);
+    this.frameTrips = new RoundTrips(RTT_WINDOW, SEND_TIMES);
+    this.pingTrips = new RoundTrips(PING_WINDOW);
+    this.sentBytes = new Throughput(THROUGHPUT_WINDOW_MS);
+    this.receivedBytes = new Throughput(THROUGHPUT_WINDOW_MS);
+    this.inputLevel = new LevelMeter();
+    this.outputLevel = new LevelMeter();
+    this.accepts = [];
+  }
+
+  /**
+   * The options the next Start uses; anything left out keeps its default.
+   * @param {object} [options]
    * @param {number} [options.targetRate] samples per second on the wire
    * @param {number} [options.frameSize] samples per frame
    * @param {string} [options.format] "f32" or "s16"
@@ -80,8 +107,7 @@ export class AudioSession {
    * @param {number} [options.depthFrames] jitter-buffer target, in frames
    * @param {MediaTrackConstraints} [options.constraints] microphone processing switches
    */
-  constructor({
-    server = globalThis.location?.href,
+  configure({
     targetRate = TARGET_DOWNSAMPLE_RATE,
     frameSize = EXPECTED_BUFFER_SIZE,
     format = DEFAULT_FORMAT,
@@ -89,48 +115,46 @@ export class AudioSession {
     depthFrames = DEFAULT_JITTER_FRAMES,
     constraints = DEFAULT_CONSTRAINTS,
   } = {}) {
-    this.options = { server, targetRate, frameSize, format, processor, depthFrames, constraints };
-    /** What the session is doing, for the page, tests and the console (`window.wsaudio`). */
-    this.status = {
-      state: "idle",
-      targetRate,
-      frameSize,
-      format,
-      processor,
-      depthFrames,
-      contextRate: null,
-      ...sessionCounters(),
-    };
-    this.sendTimes = new Float64Array(SEND_TIMES);
-    this.rtts = new Float64Array(RTT_WINDOW);
-    this.rttCount = 0;
+    this.options = { targetRate, frameSize, format, processor, depthFrames, constraints };
+    Object.assign(this.status, { targetRate, frameSize, format, processor, depthFrames });
+    /** The latest frame sent and received, at the wire rate, for a waveform view. */
+    this.waveforms = { sent: new Float32Array(frameSize), received: new Float32Array(frameSize) };
+  }
+
+  get running() {
+    return this.status.state === "connecting" || this.status.state === "running";
   }
 
   /** Connect, open the microphone and stream until `stop()` or an error. */
   async start() {
-    if (this.status.state === "connecting" || this.status.state === "running") return;
+    if (this.running) return;
     this.resetCounters();
     this.status.state = "connecting";
     this.stopping = false;
+    this.accepts = [];
     const { targetRate, frameSize, format, processor, constraints } = this.options;
     // Made before any await, so that it counts as started by the user's click.
     const context = new AudioContext({ latencyHint: "interactive" });
     this.context = context;
     this.status.contextRate = context.sampleRate;
-    const socket = new WebSocket(
-      sessionUrl(this.options.server, targetRate, { format, processor }),
-    );
+    const socket = new WebSocket(sessionUrl(this.server, targetRate, { format, processor }));
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     const ready = this.listen(socket);
     const microphone = navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, ...constraints },
     });
+    const worklets = Promise.all([
+      context.audioWorklet.addModule(new URL("./capture-processor.js", import.meta.url)),
+      context.audioWorklet.addModule(new URL("./playback-processor.js", import.meta.url)),
+    ]);
     try {
       const [stream] = await Promise.all([
-        microphone,
-        context.audioWorklet.addModule(new URL("./capture-processor.js", import.meta.url)),
-        context.audioWorklet.addModule(new URL("./playback-processor.js", import.meta.url)),
+        microphone.catch((error) => {
+          this.status.lastError ??= microphoneError(error);
+          throw error;
+        }),
+        worklets,
         ready,
       ]);
       if (this.stopping) throw new Error("stopped while connecting");
@@ -140,15 +164,18 @@ export class AudioSession {
     } catch (error) {
       microphone.then(stopTracks, () => {}); // if it opens after all, close it again
       if (!this.stopping) this.fail(error);
+      this.emit();
       return;
     }
     this.status.state = "running";
-    this.reporter = setInterval(() => this.updateRtt(), REPORT_INTERVAL_MS);
+    this.reporter = setInterval(() => this.report(), REPORT_INTERVAL_MS);
+    this.emit();
   }
 
   /**
    * End the session: capture stops, the replies still on their way arrive and are
-   * played out, then the socket closes with 1000 and the state becomes "stopped".
+   * played out, the server hears the final `client_stats`, then the socket closes
+   * with 1000 and the state becomes "stopped".
    */
   async stop() {
     if (!this.socket || this.stopping) return;
@@ -156,6 +183,8 @@ export class AudioSession {
     if (this.status.state === "running") {
       this.capture.port.postMessage("stop");
       await this.playOut();
+      this.measure();
+      this.sendClientStats();
     }
     if (this.socket.readyState <= WebSocket.OPEN) this.socket.close(CloseCode.NORMAL);
   }
@@ -171,12 +200,22 @@ export class AudioSession {
 
   resetCounters() {
     Object.assign(this.status, sessionCounters());
-    this.rttCount = 0;
+    for (const measure of [this.frameTrips, this.pingTrips, this.sentBytes, this.receivedBytes])
+      measure.reset();
+    this.inputLevel.reset();
+    this.outputLevel.reset();
+    this.waveforms.sent.fill(0);
+    this.waveforms.received.fill(0);
     this.playedOut = false;
+    this.playbackCounters = null;
+    this.reports = 0;
+    this.pingsSent = 0;
   }
 
   /** Wire up the socket; the promise settles on `ready`, or on what came instead. */
   listen(socket) {
+    let opened = false;
+    socket.onopen = () => (opened = true);
     return new Promise((resolve, reject) => {
       socket.onmessage = ({ data }) => {
         if (data instanceof ArrayBuffer) {
@@ -186,7 +225,10 @@ export class AudioSession {
         const message = parseMessage(data);
         if (message?.type === "ready") {
           this.status.session = message.session;
+          this.accepts = Array.isArray(message.accepts) ? message.accepts : [];
           resolve(message);
+        } else if (message?.type === "pong") {
+          if (Number.isInteger(message.id)) this.pingTrips.received(message.id, performance.now());
         } else if (message?.type === "error") {
           this.status.lastError = { code: message.code, detail: message.detail };
         }
@@ -196,10 +238,15 @@ export class AudioSession {
         // Stopped by the user: after the session ran, or before `ready` came.
         const ended = this.stopping && (code === CloseCode.NORMAL || !this.status.session);
         if (!ended && !this.status.lastError) {
-          this.status.lastError = {
-            code: "connection_closed",
-            detail: `the connection closed with code ${code} before the session ended`,
-          };
+          this.status.lastError = opened
+            ? {
+                code: PageError.CONNECTION_CLOSED,
+                detail: `the connection closed with code ${code} before the session ended`,
+              }
+            : {
+                code: PageError.SERVER_UNREACHABLE,
+                detail: `no WebSocket connection to ${socket.url} (close code ${code})`,
+              };
         }
         reject(new Error(this.status.lastError?.detail ?? "closed"));
         this.teardown(ended ? "stopped" : "error");
@@ -239,47 +286,103 @@ export class AudioSession {
   sendFrame(buffer) {
     if (!this.capture) return; // a frame that was in flight when the session ended
     if (this.socket.readyState === WebSocket.OPEN && !this.stopping) {
-      const frame = this.status.framesSent++;
-      this.sendTimes[frame % SEND_TIMES] = performance.now();
-      this.socket.send(encodeFrame(new Float32Array(buffer), this.options.format));
+      const samples = new Float32Array(buffer);
+      const bytes = encodeFrame(samples, this.options.format);
+      this.frameTrips.sent(this.status.framesSent++, performance.now());
+      this.socket.send(bytes);
+      this.sentBytes.add(bytes.byteLength);
+      this.status.bytesSent += bytes.byteLength;
+      this.inputLevel.add(samples);
+      this.waveforms.sent.set(samples.subarray(0, this.waveforms.sent.length));
     }
     this.capture.port.postMessage(buffer, [buffer]);
   }
 
   /** A reply: replies come one per frame, in order, so the count names its frame. */
   receiveFrame(bytes) {
-    const frame = this.status.framesReceived++;
-    const rtt = performance.now() - this.sendTimes[frame % SEND_TIMES];
-    this.rtts[this.rttCount++ % RTT_WINDOW] = rtt;
+    this.frameTrips.received(this.status.framesReceived++, performance.now());
+    this.receivedBytes.add(bytes.byteLength);
+    this.status.bytesReceived += bytes.byteLength;
     if (!this.playback) return;
     const samples = decodeFrame(bytes, this.options.format);
+    this.outputLevel.add(samples);
+    this.waveforms.received.set(samples.subarray(0, this.waveforms.received.length));
     this.playback.port.postMessage(samples.buffer, [samples.buffer]);
   }
 
-  playbackReport({ underruns, overruns, trims, playedSamples, droppedSamples, buffered, drained }) {
-    this.playedOut = drained;
-    Object.assign(this.status, {
-      underruns,
-      overruns,
-      trims,
-      samplesPlayed: playedSamples,
-      samplesDropped: droppedSamples,
-      bufferedMs: (1000 * buffered) / this.status.contextRate,
+  /** The playback worklet's counters, published with the next measurements. */
+  playbackReport(report) {
+    this.playedOut = report.drained;
+    this.playbackCounters = report;
+  }
+
+  /** Each report interval: refresh the measurements, ping and tell the server. */
+  report() {
+    this.measure();
+    const elapsed = this.reports++ * REPORT_INTERVAL_MS;
+    if (elapsed % PING_INTERVAL_MS === 0) this.ping();
+    if (elapsed % CLIENT_STATS_INTERVAL_MS === 0 && elapsed > 0) this.sendClientStats();
+    this.emit();
+  }
+
+  measure() {
+    const now = performance.now();
+    const { status, options, context } = this;
+    const played = this.playbackCounters;
+    if (played) {
+      Object.assign(status, {
+        underruns: played.underruns,
+        overruns: played.overruns,
+        trims: played.trims,
+        samplesPlayed: played.playedSamples,
+        samplesDropped: played.droppedSamples,
+        bufferedMs: (1000 * played.buffered) / status.contextRate,
+      });
+    }
+    status.rttMs = this.frameTrips.percentiles();
+    status.pingRttMs = this.pingTrips.percentiles();
+    status.kbps = { sent: this.sentBytes.read(now), received: this.receivedBytes.read(now) };
+    status.levels = {
+      input: this.inputLevel.read() ?? status.levels.input,
+      output: this.outputLevel.read() ?? status.levels.output,
+    };
+    const outputLatency = context ? (context.outputLatency ?? 0) + context.baseLatency : null;
+    status.latencyMs = latencyBudget({
+      frameSize: options.frameSize,
+      targetRate: options.targetRate,
+      rttMs: status.rttMs.p50,
+      bufferedMs: status.bufferedMs,
+      outputLatencyMs: outputLatency === null ? null : 1000 * outputLatency,
     });
   }
 
-  updateRtt() {
-    const n = Math.min(this.rttCount, RTT_WINDOW);
-    if (n === 0) return;
-    const sorted = this.rtts.slice(0, n).sort();
-    this.status.rttMs = { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95) };
+  ping() {
+    if (!this.accepts.includes("ping") || this.socket.readyState !== WebSocket.OPEN) return;
+    const id = this.pingsSent++;
+    this.pingTrips.sent(id, performance.now());
+    this.socket.send(JSON.stringify({ type: "ping", id }));
+  }
+
+  /** What this page experienced, for the session's record on the server. */
+  sendClientStats() {
+    if (!this.accepts.includes("client_stats")) return;
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const { rttMs, bufferedMs, underruns, overruns } = this.status;
+    const values = { buffered_ms: bufferedMs, underruns, overruns };
+    if (rttMs.p50 !== null) Object.assign(values, { rtt_ms_p50: rttMs.p50, rtt_ms_p95: rttMs.p95 });
+    this.socket.send(JSON.stringify({ type: "client_stats", ...values }));
+    this.status.clientStatsSent++;
+  }
+
+  emit() {
+    this.dispatchEvent(new Event("update"));
   }
 
   fail(error) {
-    if (!this.status.lastError) {
-      const code = error?.name === "NotAllowedError" ? "microphone_denied" : "start_failed";
-      this.status.lastError = { code, detail: String(error?.message ?? error) };
-    }
+    this.status.lastError ??= {
+      code: PageError.START_FAILED,
+      detail: String(error?.message ?? error),
+    };
     if (this.socket.readyState <= WebSocket.OPEN) this.socket.close(CloseCode.NORMAL);
     this.teardown("error");
   }
@@ -287,12 +390,13 @@ export class AudioSession {
   /** Release the microphone and the audio context; the session ends in `state`. */
   teardown(state) {
     clearInterval(this.reporter);
-    this.updateRtt();
+    if (this.status.state === "running") this.measure();
     if (this.stream) stopTracks(this.stream);
     this.source?.disconnect();
     this.playback?.disconnect();
     this.context?.close();
     this.stream = this.source = this.capture = this.playback = this.context = null;
     if (this.status.state !== "error") this.status.state = state;
+    this.emit();
   }
 }

@@ -1,69 +1,70 @@
 /**
- * The page: options from the query string (`?rate=&frame=&format=&depth=&processor=`),
- * Start and Stop, a status line, and the session's state as `window.wsaudio`.
+ * The page: settings from the form (filled from its address and `/api/info/`),
+ * Start and Stop, and the session drawn as it runs. The session's state is
+ * `window.wsaudio`, one object for the page's whole life.
  */
 
 import { AudioSession } from "./audio-session.js";
-
-/** Session options given in the page's URL; anything absent keeps its default. */
-function optionsFromQuery(search) {
-  const query = new URLSearchParams(search);
-  const options = {};
-  const integer = (name, key) => {
-    if (!query.has(name)) return;
-    const value = Number(query.get(name));
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new RangeError(`?${name}= must be a positive integer, not "${query.get(name)}"`);
-    }
-    options[key] = value;
-  };
-  integer("rate", "targetRate");
-  integer("frame", "frameSize");
-  if (query.has("depth")) {
-    const depth = Number(query.get("depth"));
-    if (!(depth > 0)) throw new RangeError(`?depth= must be a positive number of frames`);
-    options.depthFrames = depth;
-  }
-  if (query.has("format")) options.format = query.get("format");
-  if (query.has("processor")) options.processor = query.get("processor");
-  return options;
-}
-
-function describe(status) {
-  const { state, framesSent, framesReceived, rttMs, bufferedMs, underruns, lastError } = status;
-  const parts = [state];
-  if (framesSent) {
-    parts.push(`${framesSent} frames sent, ${framesReceived} back`);
-    if (rttMs.p50 !== null)
-      parts.push(`round trip ${rttMs.p50.toFixed(1)} ms (p95 ${rttMs.p95.toFixed(1)})`);
-    parts.push(`buffer ${bufferedMs.toFixed(0)} ms, ${underruns} underruns`);
-  }
-  if (lastError) parts.push(`${lastError.code}: ${lastError.detail}`);
-  return parts.join(" · ");
-}
+import { SettingsForm } from "./controls.js";
+import { PageError, pageCannotStream } from "./messages.js";
+import { SessionView } from "./session-view.js";
 
 const start = document.querySelector("#start");
 const stop = document.querySelector("#stop");
-const line = document.querySelector("#status");
-let session;
-let optionsError = null;
-try {
-  session = new AudioSession(optionsFromQuery(location.search));
-} catch (error) {
-  session = new AudioSession();
-  optionsError = { code: "bad_option", detail: error.message };
-  Object.assign(session.status, { state: "error", lastError: optionsError });
-}
+const settings = new SettingsForm(document.querySelector("#settings"));
+const view = new SessionView(document);
+const session = new AudioSession();
 window.wsaudio = session.status;
 
-function render() {
-  const busy = ["connecting", "running"].includes(session.status.state);
-  start.disabled = busy || optionsError !== null;
-  stop.disabled = !busy;
-  line.textContent = describe(session.status);
+settings.fillFromQuery(location.search);
+const cannotStream = pageCannotStream();
+
+/** Show a problem of the page's own, outside any session. */
+function showProblem(error) {
+  Object.assign(session.status, { state: "error", lastError: error, closeCode: null });
 }
 
-start.addEventListener("click", () => session.start().finally(render));
+/** Take the form's settings; false (with the reason shown) if one is not usable. */
+function configure() {
+  try {
+    session.configure(settings.options());
+    return true;
+  } catch (error) {
+    showProblem({ code: PageError.BAD_OPTION, detail: error.message });
+    return false;
+  }
+}
+
+function render() {
+  start.disabled = session.running || cannotStream !== null;
+  stop.disabled = !session.running;
+  settings.lock(session.running);
+  view.render(session.status);
+  view.drawWaveforms(session.waveforms);
+}
+
+async function loadServerInfo() {
+  try {
+    const response = await fetch(new URL("api/info/", document.baseURI));
+    if (!response.ok) throw new Error(`/api/info/ answered ${response.status}`);
+    settings.applyServerInfo(await response.json());
+  } catch (error) {
+    if (session.running) return; // the session says what went wrong
+    showProblem({ code: PageError.SERVER_UNREACHABLE, detail: String(error.message) });
+    render();
+  }
+}
+
+start.addEventListener("click", () => {
+  if (!configure()) return render();
+  history.replaceState(null, "", settings.query());
+  session.start();
+  render();
+});
 stop.addEventListener("click", () => session.stop());
+session.addEventListener("update", render);
+
+if (cannotStream) showProblem(cannotStream);
+else configure();
 render();
-setInterval(render, 250);
+loadServerInfo();

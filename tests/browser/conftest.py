@@ -18,6 +18,10 @@ from scripts.require_services import chromium_executable
 from ..live.server import LiveServer, running_server
 from .signals import MicSignal, mic_signal, write_wav
 
+# A name Chromium resolves to the loopback address without treating it as local:
+# a page served under it is not a secure context.
+INSECURE_HOST = "wsaudio.test"
+
 
 def chromium_flags(microphone: Path) -> list[str]:
     """Headless, offline, and a microphone that plays ``microphone`` once."""
@@ -34,6 +38,7 @@ def chromium_flags(microphone: Path) -> list[str]:
         # %noloop: once, then what the file ends with (silence), not the file again.
         f"--use-file-for-fake-audio-capture={microphone}%noloop",
         "--autoplay-policy=no-user-gesture-required",
+        f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1",
     ]
 
 

@@ -3,24 +3,23 @@
 A live daphne holds 3,000 sample records (bench/sample_sessions.py over the last
 30 days); Chromium logs in through the admin's own form. The database work runs in
 subprocesses: Django refuses ORM calls from a thread that runs an event loop, as
-Playwright's sync API does. Each run keeps the list's screenshot beside the test's
-temporary files; WSAUDIO_UPDATE_DOCS_SCREENSHOTS=1 also puts it in docs/admin.png.
+Playwright's sync API does. Each run keeps the list's screenshot as an artifact;
+WSAUDIO_UPDATE_DOCS_SCREENSHOTS=1 also puts it in docs/admin.png.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from ..live.server import ROOT, LiveServer, running_server
+from .artifacts import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.database]
 
@@ -111,7 +110,7 @@ def number(text: str) -> int:
 
 
 def test_the_list_shows_the_summary_with_styled_charts_and_a_full_page_of_rows(
-    admin: AdminPage, tmp_path: Path
+    admin: AdminPage,
 ):
     page = admin.page
     expect(page.locator("#session-summary")).to_be_visible()
@@ -139,9 +138,7 @@ def test_the_list_shows_the_summary_with_styled_charts_and_a_full_page_of_rows(
 
     clip = {"x": 0, "y": 0, "width": WIDTH, "height": SCREENSHOT_HEIGHT}
     png = page.screenshot(full_page=True, clip=clip)
-    (tmp_path / SCREENSHOT.name).write_bytes(png)
-    if os.environ.get("WSAUDIO_UPDATE_DOCS_SCREENSHOTS") == "1":
-        SCREENSHOT.write_bytes(png)
+    keep_screenshot(png, SCREENSHOT.name, in_docs=True)
     assert admin.problems == []
 
 

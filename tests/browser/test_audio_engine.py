@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 from playwright.sync_api import Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from ..live.records import records
 from ..live.server import LiveServer
+from .pages import ended_record, snapshot, wait_until
 from .playback import (
     BLOCK,
     compare_playback,
@@ -168,26 +166,6 @@ def decode(frames: list[bytes], fmt: str) -> np.ndarray:
     return wire.astype(np.float64) / FULL_SCALE[fmt]
 
 
-def wait_until(page: Page, condition: str, what: str, seconds: float) -> None:
-    """Wait for ``condition`` on ``s = window.wsaudio``; the 'error' state fails."""
-    try:
-        page.wait_for_function(
-            "() => { const s = window.wsaudio;"
-            f" return s !== undefined && (s.state === 'error' || ({condition})); }}",
-            polling=50,  # ms; the default, requestAnimationFrame, may be throttled
-            timeout=seconds * 1000,
-        )
-    except PlaywrightTimeoutError:
-        pytest.fail(f"no {what} within {seconds:.0f} s: {snapshot(page)}")
-    state = snapshot(page)
-    assert state["state"] != "error", f"the page went to 'error': {state['lastError']}"
-
-
-def snapshot(page: Page) -> dict[str, Any]:
-    """A copy of ``window.wsaudio``."""
-    return page.evaluate("() => window.wsaudio && { ...window.wsaudio }")
-
-
 def check_url(socket: Socket, fmt: str) -> None:
     url = urlsplit(socket.url)
     assert url.path == f"/ws/echo/{RATE}/", f"the page opened {socket.url}"
@@ -201,15 +179,3 @@ def wait_for_close(page: Page, socket: Socket, seconds: float = 5) -> None:
     while not socket.closed:
         assert time.monotonic() < deadline, f"{socket.url} still open after {seconds} s"
         page.wait_for_timeout(20)  # ms; Playwright delivers events while it waits
-
-
-def ended_record(server: LiveServer, session: str | None, seconds: float = 10) -> dict:
-    """The server's record of ``session`` once its end is written."""
-    assert session, "the page has no session uuid from 'ready'"
-    deadline = time.monotonic() + seconds
-    while True:
-        row = records(server).get(session.replace("-", ""))
-        if row is not None and row["ended_at"] is not None:
-            return row
-        assert time.monotonic() < deadline, f"no ended record after {seconds} s: {row}"
-        time.sleep(0.1)
