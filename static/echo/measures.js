@@ -77,7 +77,8 @@ export class Throughput {
   /** kbit/s over the last whole window before `now` (ms); null until one has passed. */
   read(now) {
     if (this.windowStart === null) {
-      this.windowStart = now;
+      this.windowStart = now; // bytes counted before the first read are in no window
+      this.windowBytes = this.bytes;
     } else if (now - this.windowStart >= this.windowMs) {
       // bytes per millisecond × 8 = kbit/s
       this.kbps = (8 * (this.bytes - this.windowBytes)) / (now - this.windowStart);

@@ -436,3 +436,63 @@ def test_each_start_uses_the_settings_chosen_and_the_address_keeps_them(
     assert page.url.endswith(
         "?rate=16000&frame=1024&format=s16&processor=echo&depth=1.5&ec=1"
     )
+
+
+def without_client_stats(route: WebSocketRoute) -> None:
+    """A server of an earlier version: its `ready` does not list client_stats."""
+    server = route.connect_to_server()
+
+    def to_page(message: str | bytes) -> None:
+        if isinstance(message, str) and '"ready"' in message:
+            ready = json.loads(message)
+            ready["accepts"].remove("client_stats")
+            message = json.dumps(ready)
+        route.send(message)
+
+    server.on_message(to_page)
+
+
+def test_no_client_stats_go_to_a_server_whose_ready_does_not_accept_them(
+    page: Page, page_server: LiveServer
+):
+    page.route_web_socket("**/ws/echo/**", without_client_stats)
+    sockets = record_websockets(page)
+    start_streaming(page, page_server.http_url + "/")
+    # Long enough for two periodic reports, then the one Stop would send.
+    wait_until(page, "s.pingRttMs.p50 !== null", "a pong", 10)
+    page.wait_for_timeout(2500)
+    state = stop_streaming(page)
+
+    texts = [json.loads(m) for m in sockets[0].sent if isinstance(m, str)]
+    assert [m for m in texts if m["type"] == "client_stats"] == []
+    assert state["clientStatsSent"] == 0
+    assert any(m["type"] == "ping" for m in texts), texts
+
+
+MICROPHONE_FAILURES = {
+    "NotAllowedError": "Microphone access was denied",
+    "NotFoundError": "No microphone was found",
+}
+
+
+@pytest.mark.parametrize("exception", MICROPHONE_FAILURES)
+def test_a_microphone_that_is_denied_or_absent_is_told_in_words(
+    page: Page, page_server: LiveServer, exception: str
+):
+    # What the browser's getUserMedia rejects with when the user says no, or when
+    # there is no microphone; the fake device cannot do either.
+    page.add_init_script(
+        "navigator.mediaDevices.getUserMedia = () =>"
+        f" Promise.reject(new DOMException('refused for the test', '{exception}'));"
+    )
+    page.goto(page_server.http_url + "/")
+    wait_until(page, "s.state === 'idle'", "state 'idle' after loading", 10)
+    page.click("#start")
+    state = wait_for(page, "s.state === 'error'", "the microphone's refusal", 10)
+
+    assert (
+        page.locator("#message-title").text_content()
+        == (MICROPHONE_FAILURES[exception])
+    )
+    assert state["lastError"]["detail"] == "refused for the test"
+    assert page.locator("#start").is_enabled()

@@ -66,6 +66,14 @@ describe("throughput", () => {
     assert.equal(meter.read(1000), 524.288);
   });
 
+  test("bytes counted before the first read belong to no window", () => {
+    const meter = new Throughput(1000);
+    meter.add(10_000);
+    meter.read(0);
+    meter.add(1000);
+    assert.equal(meter.read(1000), 8);
+  });
+
   test("keeps the last whole window's figure between windows", () => {
     const meter = new Throughput(1000);
     meter.read(0);
