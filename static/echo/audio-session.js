@@ -247,11 +247,30 @@ export class AudioSession extends EventTarget {
                 code: PageError.SERVER_UNREACHABLE,
                 detail: `no WebSocket connection to ${socket.url} (close code ${code})`,
               };
+          if (!opened) this.diagnoseRefusal();
         }
         reject(new Error(this.status.lastError?.detail ?? "closed"));
         this.teardown(ended ? "stopped" : "error");
       };
     });
+  }
+
+  /**
+   * A WebSocket that never opened: the browser does not say why. If the server
+   * answers HTTP, it refused the handshake (an origin it does not allow, or a proxy
+   * that does not pass WebSockets on) rather than being out of reach.
+   */
+  async diagnoseRefusal() {
+    const unreachable = this.status.lastError;
+    try {
+      const response = await fetch(new URL("api/info/", this.server), { cache: "no-store" });
+      if (!response.ok) return;
+    } catch {
+      return; // out of reach indeed
+    }
+    if (this.status.lastError !== unreachable) return; // a new Start since
+    this.status.lastError = { ...unreachable, code: PageError.HANDSHAKE_REFUSED };
+    this.emit();
   }
 
   connectGraph(context, stream) {

@@ -14,6 +14,7 @@ export const PageError = Object.freeze({
   MICROPHONE_ABSENT: "microphone_absent",
   MICROPHONE_BUSY: "microphone_busy",
   SERVER_UNREACHABLE: "server_unreachable",
+  HANDSHAKE_REFUSED: "handshake_refused",
   CONNECTION_CLOSED: "connection_closed",
   START_FAILED: "start_failed",
 });
@@ -107,6 +108,13 @@ const ERRORS = {
   [PageError.SERVER_UNREACHABLE]: [
     "The server cannot be reached",
     "Check that it is running and that this page's address is right, then start again.",
+  ],
+  [PageError.HANDSHAKE_REFUSED]: [
+    "The server refused the connection",
+    "It answers this page but turned its WebSocket down: it takes sessions only " +
+      "from pages on the sites it allows (WSAUDIO_ALLOWED_ORIGINS, else " +
+      "DJANGO_ALLOWED_HOSTS), or a proxy in front of it does not pass WebSockets " +
+      "on. Open the page under an address the server allows.",
   ],
   [PageError.START_FAILED]: ["The audio could not start", "Reload the page and start again."],
 };

@@ -90,11 +90,13 @@ def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture(scope="module")
 def refusing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One session at a time, and idle sessions end after IDLE_TIMEOUT seconds."""
+    """One session at a time, idle sessions end after IDLE_TIMEOUT seconds, and
+    pages served as localhost may not open sessions (only 127.0.0.1 may)."""
     with running_server(
         tmp_path_factory.mktemp("refusing-server"),
         WSAUDIO_MAX_SESSIONS="1",
         WSAUDIO_IDLE_TIMEOUT=str(IDLE_TIMEOUT),
+        WSAUDIO_ALLOWED_ORIGINS="127.0.0.1",
     ) as server:
         yield server
 
@@ -324,8 +326,27 @@ def test_an_unreachable_server_says_so(
     assert page.locator("#message-title").text_content() == (
         "The server cannot be reached"
     )
-    # Chromium reports the refused connection itself; nothing else may go wrong.
-    assert all("WebSocket connection to" in error for error in console_errors)
+    # Chromium reports the refused connections itself; nothing else may go wrong.
+    assert console_errors, "Chromium reported no refused connection"
+    for error in console_errors:
+        assert "WebSocket connection to" in error or "ERR_CONNECTION_REFUSED" in error
+
+
+def test_a_handshake_the_server_refuses_is_told_apart_from_an_unreachable_server(
+    page: Page, refusing_server: LiveServer
+):
+    # The page's origin is localhost; the server takes sessions from 127.0.0.1 only.
+    port = refusing_server.http_url.rsplit(":", 1)[1]
+    page.goto(f"http://localhost:{port}/")
+    wait_until(page, "s.state === 'idle'", "state 'idle' after loading", 10)
+    page.click("#start")
+    wait_for(page, "s.lastError?.code === 'handshake_refused'", "the diagnosis", 10)
+
+    assert page.locator("#message-title").text_content() == (
+        "The server refused the connection"
+    )
+    assert "WSAUDIO_ALLOWED_ORIGINS" in page.locator("#message-advice").text_content()
+    assert snapshot(page)["state"] == "error"
 
 
 def test_a_page_that_is_not_a_secure_context_explains_https_and_localhost(
