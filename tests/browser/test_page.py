@@ -517,3 +517,20 @@ def test_a_microphone_that_is_denied_or_absent_is_told_in_words(
     )
     assert state["lastError"]["detail"] == "refused for the test"
     assert page.locator("#start").is_enabled()
+
+
+def test_the_page_loads_nothing_from_other_sites(page: Page, page_server: LiveServer):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    start_streaming(page, page_server.http_url + "/")
+    wait_until(page, "s.framesReceived > 2", "frames back", 10)
+    stop_streaming(page)
+
+    origins = {page_server.http_url, page_server.ws_url}
+    elsewhere = [
+        url
+        for url in requested
+        if not url.startswith("data:")
+        and not any(url.startswith(origin + "/") for origin in origins)
+    ]
+    assert requested and elsewhere == []
