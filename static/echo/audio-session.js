@@ -184,7 +184,7 @@ export class AudioSession extends EventTarget {
       this.capture.port.postMessage("stop");
       await this.playOut();
       this.measure();
-      this.sendClientStats();
+      this.sendClientStats({ playedOut: true });
     }
     if (this.socket.readyState <= WebSocket.OPEN) this.socket.close(CloseCode.NORMAL);
   }
@@ -382,12 +382,17 @@ export class AudioSession extends EventTarget {
     this.socket.send(JSON.stringify({ type: "ping", id }));
   }
 
-  /** What this page experienced, for the session's record on the server. */
-  sendClientStats() {
+  /**
+   * What this page experienced, for the session's record on the server. Once Stop
+   * has played the buffer out, its level says nothing about the session, so the
+   * last report leaves it out and the server keeps the one before.
+   */
+  sendClientStats({ playedOut = false } = {}) {
     if (!this.accepts.includes("client_stats")) return;
     if (this.socket.readyState !== WebSocket.OPEN) return;
     const { rttMs, bufferedMs, underruns, overruns } = this.status;
-    const values = { buffered_ms: bufferedMs, underruns, overruns };
+    const values = { underruns, overruns };
+    if (!playedOut) values.buffered_ms = bufferedMs;
     if (rttMs.p50 !== null) Object.assign(values, { rtt_ms_p50: rttMs.p50, rtt_ms_p95: rttMs.p95 });
     this.socket.send(JSON.stringify({ type: "client_stats", ...values }));
     this.status.clientStatsSent++;

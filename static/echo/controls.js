@@ -3,13 +3,13 @@
  * offers (`/api/info/`), read into `AudioSession` options, written back to the address.
  */
 
-/** Address parameter → form field, for the fields that hold a number or a name. */
+/** Address parameters with a form field of the same name: a number or a name each. */
 const FIELDS = ["rate", "frame", "format", "processor", "depth"];
 /** Address parameter → the getUserMedia constraint its switch sets. */
 const SWITCHES = { ec: "echoCancellation", ns: "noiseSuppression", agc: "autoGainControl" };
 
-/** @param {HTMLFormElement} form */
 export class SettingsForm {
+  /** @param {HTMLFormElement} form */
   constructor(form) {
     this.form = form;
     this.fields = form.elements;
