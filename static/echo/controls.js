@@ -15,17 +15,24 @@ export class SettingsForm {
     this.fields = form.elements;
   }
 
+  /** Show `options` (as `AudioSession.options` holds them): the defaults, at first. */
+  show({ targetRate, frameSize, format, processor, depthFrames, constraints }) {
+    const { rate, frame, depth } = this.fields;
+    [rate.value, frame.value, depth.value] = [targetRate, frameSize, depthFrames];
+    choose(this.fields.format, format);
+    choose(this.fields.processor, processor);
+    for (const [name, constraint] of Object.entries(SWITCHES))
+      this.fields[name].checked = Boolean(constraints[constraint]);
+  }
+
   /** Put the values of `?rate=&frame=&format=&processor=&depth=&ec=&ns=&agc=` in place. */
   fillFromQuery(search) {
     const query = new URLSearchParams(search);
     for (const name of FIELDS) {
       if (!query.has(name)) continue;
       const field = this.fields[name];
-      const value = query.get(name);
-      // A choice the server does not list stays possible: the server decides.
-      if (field instanceof HTMLSelectElement && ![...field.options].some((o) => o.value === value))
-        field.add(new Option(value, value));
-      field.value = value;
+      if (field instanceof HTMLSelectElement) choose(field, query.get(name));
+      else field.value = query.get(name);
     }
     for (const name of Object.keys(SWITCHES)) {
       if (query.has(name))
@@ -80,14 +87,19 @@ export class SettingsForm {
   }
 }
 
+/** Choose `value`; one the server does not offer stays possible: the server decides. */
+function choose(select, value) {
+  if (![...select.options].some((option) => option.value === value)) {
+    select.add(new Option(value, value), 0);
+  }
+  select.value = value;
+}
+
 /** New choices for `select`; the one chosen stays chosen, offered or not. */
 function replaceOptions(select, choices) {
   const chosen = select.value;
   select.replaceChildren(...choices.map(([value, text]) => new Option(text, value)));
-  if (chosen && !choices.some(([value]) => value === chosen)) {
-    select.add(new Option(chosen, chosen), 0);
-  }
-  select.value = chosen;
+  if (chosen) choose(select, chosen);
 }
 
 function positive(field, what, isNumber) {

@@ -16,6 +16,7 @@ const view = new SessionView(document);
 const session = new AudioSession();
 window.wsaudio = session.status;
 
+settings.show(session.options);
 settings.fillFromQuery(location.search);
 const cannotStream = pageCannotStream();
 
