@@ -136,7 +136,7 @@ def child(records: int) -> dict[str, Any]:
 
     from bench.sample_sessions import BATCH, sample_sessions
     from echo.models import SessionRecord
-    from echo.reports import summarize
+    from echo.records.reports import summarize
 
     call_command("migrate", verbosity=0)
     end = datetime.now(UTC)

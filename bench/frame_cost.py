@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.environment import describe_environment, markdown_table, page_header
 from echo import protocol
-from echo.levels import LevelMeter
 from echo.protocol import SampleFormat, ServerConfig
-from echo.session import AudioSession
-from echo.stats import DurationHistogram
+from echo.sessions.levels import LevelMeter
+from echo.sessions.session import AudioSession
+from echo.sessions.stats import DurationHistogram
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "frame-cost.md"

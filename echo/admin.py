@@ -13,16 +13,16 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from .charts import bar_chart
-from .display import (
+from .models import SessionRecord
+from .records.charts import bar_chart
+from .records.display import (
     close_code_text,
     duration_text,
     hours_text,
     milliseconds_text,
     share_text,
 )
-from .models import SessionRecord
-from .reports import SessionSummary, summarize
+from .records.reports import SessionSummary, summarize
 
 NO_CODE = "none"
 UUID_PART = re.compile(r"[0-9a-fA-F-]+")

@@ -3,13 +3,13 @@
 from django.conf import settings
 from django.db import models
 
-from .dates import UTCDateQuerySet
+from .records.dates import UTCDateQuerySet
 
 
 class SessionRecord(models.Model):
     """One WebSocket audio session: parameters, traffic, levels, timing and its end.
 
-    Written only by the metrics flusher (echo.metrics), a few seconds behind the
+    Written only by the metrics flusher (echo.records.metrics), a few seconds behind the
     session; the counters mean what the ``stats`` message of docs/protocol.md says.
     """
 

@@ -15,7 +15,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from .stats import REFUSED
+from .sessions.stats import REFUSED
 
 
 def allowed_origin_hosts() -> list[str]:

@@ -6,11 +6,12 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from . import metrics, protocol
+from . import protocol
 from .conf import server_config
-from .limits import SESSIONS
 from .processors import describe_processors
-from .stats import REFUSED
+from .records import metrics
+from .sessions.limits import SESSIONS
+from .sessions.stats import REFUSED
 
 
 @require_safe

@@ -11,8 +11,8 @@ from django.db.models import DateTimeField, QuerySet
 from django.db.models.functions import Trunc, TruncDate
 from django.test.utils import CaptureQueriesContext
 
-from echo.dates import UTCTrunc, UTCTruncDate
 from echo.models import SessionRecord
+from echo.records.dates import UTCTrunc, UTCTruncDate
 
 from .conftest import known_record, known_uuid
 

@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from echo import metrics
-from echo.limits import SESSIONS
+from echo.records import metrics
+from echo.sessions.limits import SESSIONS
 from wsaudio_site.asgi import application
 
 

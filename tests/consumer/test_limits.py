@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from echo.limits import SESSIONS
+from echo.sessions.limits import SESSIONS
 from wsaudio_site.asgi import application
 
 from .conftest import expect_close, open_session, send_control

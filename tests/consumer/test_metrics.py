@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.db import connection, connections
 from django.test import AsyncClient, Client
 
-from echo import metrics
 from echo.models import SessionRecord
+from echo.records import metrics
 from tests.conftest import frames, sine
 from wsaudio_site.asgi import application
 
@@ -230,7 +230,7 @@ async def records_table_away():
 async def test_audio_flows_while_the_database_fails_and_every_row_lands_after(
     flusher, caplog
 ):
-    caplog.set_level(logging.WARNING, logger="echo.metrics")
+    caplog.set_level(logging.WARNING, logger="echo.records.metrics")
     async with open_session(f"/ws/echo/{RATE}/") as (comm, early):
         await stream(comm, FRAMES[:2])
     assert await flusher.flush() == 1  # a finished session, before the outage

@@ -2,7 +2,7 @@
 
 import pytest
 
-from echo.charts import bar_chart, nice_ceiling
+from echo.records.charts import bar_chart, nice_ceiling
 
 
 @pytest.mark.parametrize(

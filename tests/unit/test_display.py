@@ -2,14 +2,14 @@
 
 import pytest
 
-from echo.display import (
+from echo.protocol import CloseCode
+from echo.records.display import (
     close_code_text,
     duration_text,
     hours_text,
     milliseconds_text,
     share_text,
 )
-from echo.protocol import CloseCode
 
 
 @pytest.mark.parametrize(

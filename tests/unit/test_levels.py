@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from echo.levels import FLOOR_DBFS, LevelMeter, dbfs
+from echo.sessions.levels import FLOOR_DBFS, LevelMeter, dbfs
 from tests.conftest import frames, sine
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from echo.limits import SessionSeats, TokenBucket
 from echo.protocol import ErrorCode, ProtocolError
+from echo.sessions.limits import SessionSeats, TokenBucket
 
 
 def test_a_bucket_starts_full_and_refuses_what_it_does_not_hold():

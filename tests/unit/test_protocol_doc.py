@@ -11,7 +11,7 @@ from echo.protocol import (
     ErrorCode,
     ProtocolError,
 )
-from echo.stats import SessionStats
+from echo.sessions.stats import SessionStats
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 

@@ -2,10 +2,10 @@
 
 from django.utils import timezone
 
-from echo.metrics import RECORD_FIELDS, MetricsFlusher, SessionRecorder
 from echo.models import SessionRecord
 from echo.protocol import ServerConfig
-from echo.session import AudioSession
+from echo.records.metrics import RECORD_FIELDS, MetricsFlusher, SessionRecorder
+from echo.sessions.session import AudioSession
 
 
 def test_a_row_fills_every_field_of_the_record_but_its_user():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from echo.protocol import ErrorCode, ProtocolError, ServerConfig
-from echo.session import AudioSession
+from echo.sessions.session import AudioSession
 
 RATE = 8000
 FRAME = np.zeros(800, dtype="<f4").tobytes()  # 100 ms

@@ -4,7 +4,7 @@ frame is the received bytes themselves, with no copy; anything else is encoded."
 import numpy as np
 
 from echo.protocol import ServerConfig
-from echo.session import AudioSession
+from echo.sessions.session import AudioSession
 
 
 def open_session(query: bytes = b"") -> AudioSession:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from echo.stats import BUCKET_EDGES_NS, DurationHistogram
+from echo.sessions.stats import BUCKET_EDGES_NS, DurationHistogram
 
 
 def histogram_of(durations) -> DurationHistogram:

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from echo.models import SessionRecord
-from echo.services import session_records_delete_batch
+from echo.records.services import session_records_delete_batch
 
 
 class Command(BaseCommand):

@@ -13,15 +13,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from echo.display import (
+from echo.models import SessionRecord
+from echo.records.display import (
     close_code_text,
     duration_text,
     hours_text,
     milliseconds_text,
     share_text,
 )
-from echo.models import SessionRecord
-from echo.reports import SessionSummary, summarize
+from echo.records.reports import SessionSummary, summarize
 
 BAR_WIDTH = 30  # characters for the busiest day in the per-day table
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .protocol import CloseCode
+from ..protocol import CloseCode
 
 # Codes a client or its browser ends a session with (RFC 6455, section 7.4.1);
 # the server's own come from echo.protocol.CloseCode.

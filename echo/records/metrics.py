@@ -1,7 +1,7 @@
 """Session records in the database, written by one flusher per process.
 
-The audio path only counts (echo.stats). The consumer registers a session when it
-sends ``ready`` and hands over the session's end when it closes; everything else
+The audio path only counts (echo.sessions.stats). The consumer registers a session
+when it sends ``ready`` and hands over its end when it closes; everything else
 happens here on a timer: every ``WSAUDIO_METRICS_FLUSH_SECONDS`` the rows of the
 sessions that are new or changed are built on the event loop (about 5 µs each,
 from counters only the loop touches, 50 sessions at a time between frames), then
@@ -30,8 +30,8 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, close_old_connections, connections
 from django.utils import timezone
 
-from .models import SessionRecord
-from .session import AudioSession
+from ..models import SessionRecord
+from ..sessions.session import AudioSession
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ seconds), so a limit costs a few arithmetic operations per message and never a t
 
 from __future__ import annotations
 
-from .protocol import ErrorCode, ProtocolError
+from ..protocol import ErrorCode, ProtocolError
 
 # Arrivals are judged to the microsecond, so a client that keeps exactly to the
 # allowed pace is never refused over a rounding error in its clock arithmetic.

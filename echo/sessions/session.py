@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from . import protocol
+from .. import protocol
+from ..processors import PROCESSORS, Processor, make_processor
+from ..protocol import ErrorCode, ProtocolError, ServerConfig, SessionParams
 from .limits import TokenBucket
-from .processors import PROCESSORS, Processor, make_processor
-from .protocol import ErrorCode, ProtocolError, ServerConfig, SessionParams
 from .stats import SessionStats
 
 

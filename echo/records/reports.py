@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 
+from ..models import SessionRecord
 from .dates import UTCTruncDate
-from .models import SessionRecord
 
 CHART_DAYS = 60  # the charts show the last 60 days of a selection
 

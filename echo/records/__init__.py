@@ -1,0 +1,1 @@
+"""Session records: the flusher, their ORM writes, and what reports make of them."""
