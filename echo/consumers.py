@@ -14,7 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from .conf import server_config
 from .outbox import Outbox
 from .protocol import ProtocolError, encode_message, error_message
-from .records.metrics import SessionRecorder, record_session
+from .records.flusher import SessionRecorder, record_session
 from .sessions.limits import SESSIONS
 from .sessions.session import AudioSession
 from .sessions.stats import REFUSED
@@ -57,7 +57,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
         # Channels awaits close_old_connections() on the one shared sync thread
         # before every handler, so a slow query there (a /healthz, say) would hold
         # up frames and handshakes alike. This consumer never touches the database
-        # (echo.records.metrics writes records on a thread of its own): no hop, ever.
+        # (echo.records.flusher writes records on a thread of its own): no hop, ever.
         kind = message["type"]
         if kind == "websocket.receive":
             if self.session is not None and not self.closing:

@@ -1,7 +1,7 @@
 """The ASGI lifespan protocol: write the remaining session records at shutdown.
 
 Uvicorn ends its process by raising the SIGTERM it caught again, so ``atexit``
-(where echo.records.metrics writes them under Daphne, which has no lifespan) never runs
+(where echo.records.flusher writes them under Daphne, which has no lifespan) never runs
 there. Its lifespan shutdown comes after every connection has closed.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .records.metrics import FLUSHER
+from .records.flusher import FLUSHER
 
 
 async def lifespan(scope, receive, send) -> None:

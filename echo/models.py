@@ -9,7 +9,7 @@ from .records.dates import UTCDateQuerySet
 class SessionRecord(models.Model):
     """One WebSocket audio session: parameters, traffic, levels, timing and its end.
 
-    Written only by the metrics flusher (echo.records.metrics), a few seconds behind the
+    Written only by the metrics flusher (echo.records.flusher), a few seconds behind the
     session; the counters mean what the ``stats`` message of docs/protocol.md says.
     """
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 from . import protocol
 from .conf import server_config
 from .processors import describe_processors
-from .records import metrics
+from .records import flusher
 from .sessions.limits import SESSIONS
 from .sessions.stats import REFUSED
 
@@ -56,9 +56,9 @@ def api_info(request: HttpRequest) -> JsonResponse:
             "metrics": {
                 "stored": settings.WSAUDIO_STORE_METRICS,
                 "flush_seconds": settings.WSAUDIO_METRICS_FLUSH_SECONDS,
-                "unsaved_final_records": len(metrics.FLUSHER.final_rows),
-                "failing": metrics.FLUSHER.failing,
-                "last_flush": metrics.FLUSHER.last_flush,
+                "unsaved_final_records": len(flusher.FLUSHER.final_rows),
+                "failing": flusher.FLUSHER.failing,
+                "last_flush": flusher.FLUSHER.last_flush,
             },
         }
     )

@@ -22,7 +22,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Cookies only: the session's user is looked up by the metrics flusher, so
-        # no handshake waits for the database (echo.records.metrics).
+        # no handshake waits for the database (echo.records.flusher).
         "websocket": OriginCheck(CookieMiddleware(URLRouter(websocket_urlpatterns))),
         "lifespan": lifespan,
     }

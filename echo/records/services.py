@@ -1,7 +1,7 @@
 """The only ORM writes of the audio path: session records, in bulk.
 
-Synchronous: echo.records.metrics calls them on its own thread, never on the event loop
-and never on Channels' shared sync thread.
+Synchronous: the flusher (echo.records.flusher) calls them on its own thread, never
+on the event loop and never on Channels' shared sync thread.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 
 from ..models import SessionRecord
-from .metrics import RECORD_FIELDS, Row
+from .rows import RECORD_FIELDS, Row
 
 # Fields whose Python values the database driver cannot take as they are.
 _CONVERTED = ("uuid", "started_at", "ended_at", "client_ip")
@@ -27,7 +27,7 @@ def session_records_save(*, rows: list[Row]) -> None:
 
     One upsert statement run for every row (``executemany``): the bulk write of
     ``bulk_create(update_conflicts=True)``, without building a model instance and
-    its SQL per row (see echo.records.metrics.RECORD_FIELDS for why that matters). A row
+    its SQL per row (see echo.records.rows for why that matters). A row
     with a browser session key is a first write: its user, if one is logged in to
     the site, is looked up now; later writes leave the user as it is.
     """

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from echo.records import metrics
+from echo.records import flusher as records_flusher
 from echo.sessions.limits import SESSIONS
 from wsaudio_site.asgi import application
 
@@ -76,9 +76,9 @@ def no_session_outlives_its_test():
 
 
 @pytest.fixture(autouse=True)
-def flusher(monkeypatch) -> metrics.MetricsFlusher:
+def flusher(monkeypatch) -> records_flusher.MetricsFlusher:
     """This test's own metrics flusher: records start empty and stay in the test."""
-    fresh = metrics.MetricsFlusher(metrics.save_records)
-    monkeypatch.setattr(metrics, "FLUSHER", fresh)
+    fresh = records_flusher.MetricsFlusher(records_flusher.save_records)
+    monkeypatch.setattr(records_flusher, "FLUSHER", fresh)
     yield fresh
     fresh.close()

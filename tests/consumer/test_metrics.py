@@ -14,7 +14,7 @@ from django.db import connection, connections
 from django.test import AsyncClient, Client
 
 from echo.models import SessionRecord
-from echo.records import metrics
+from echo.records import flusher as records_flusher
 from tests.conftest import frames, sine
 from wsaudio_site.asgi import application
 
@@ -230,7 +230,7 @@ async def records_table_away():
 async def test_audio_flows_while_the_database_fails_and_every_row_lands_after(
     flusher, caplog
 ):
-    caplog.set_level(logging.WARNING, logger="echo.records.metrics")
+    caplog.set_level(logging.WARNING, logger="echo.records.flusher")
     async with open_session(f"/ws/echo/{RATE}/") as (comm, early):
         await stream(comm, FRAMES[:2])
     assert await flusher.flush() == 1  # a finished session, before the outage
@@ -255,7 +255,7 @@ async def test_audio_flows_while_the_database_fails_and_every_row_lands_after(
 async def test_a_long_outage_keeps_only_the_newest_records_in_memory(
     flusher, monkeypatch, caplog
 ):
-    monkeypatch.setattr(metrics, "MAX_UNSAVED_FINAL_ROWS", 2)
+    monkeypatch.setattr(records_flusher, "MAX_UNSAVED_FINAL_ROWS", 2)
     sessions = []
     async with records_table_away():
         for _ in range(3):

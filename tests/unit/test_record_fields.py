@@ -4,7 +4,8 @@ from django.utils import timezone
 
 from echo.models import SessionRecord
 from echo.protocol import ServerConfig
-from echo.records.metrics import RECORD_FIELDS, MetricsFlusher, SessionRecorder
+from echo.records.flusher import MetricsFlusher, SessionRecorder
+from echo.records.rows import RECORD_FIELDS
 from echo.sessions.session import AudioSession
 
 

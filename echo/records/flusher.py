@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from ..models import SessionRecord
 from ..sessions.session import AudioSession
+from .rows import Row
+from .services import session_records_save
 
 logger = logging.getLogger(__name__)
 
@@ -43,46 +45,6 @@ COLLECT_CHUNK = 50
 # The close code of a server going down for a restart (RFC 6455, IANA registry).
 SERVICE_RESTART = 1012
 
-# The columns of SessionRecord that a row fills, in order (the user is looked up
-# on the flusher's thread). Rows are plain tuples, not dicts or model instances:
-# a flush of 1,000 rows through the ORM allocates enough objects to set off
-# full garbage collections, which under 1,000 open connections stop every thread,
-# the event loop's included, for ~100 ms (docs/metrics-flush.md).
-RECORD_FIELDS = (
-    "uuid",
-    "started_at",
-    "ended_at",
-    "duration_seconds",
-    "rate",
-    "format",
-    "processor",
-    "frames_in",
-    "frames_out",
-    "bytes_in",
-    "bytes_out",
-    "audio_seconds",
-    "bad_frames",
-    "nonfinite_samples",
-    "rate_limited_frames",
-    "errors",
-    "peak_dbfs",
-    "rms_dbfs",
-    "proc_us_mean",
-    "proc_us_p99",
-    "proc_us_max",
-    "client_rtt_ms_p50",
-    "client_rtt_ms_p95",
-    "client_buffered_ms",
-    "client_underruns",
-    "client_overruns",
-    "ended_by",
-    "close_code",
-    "close_error",
-    "worker_host",
-    "worker_pid",
-    "client_ip",
-)
-Row = tuple[tuple, str | None]  # RECORD_FIELDS values, browser session key
 EndedBy = SessionRecord.EndedBy
 WORKER_HOST = socket.gethostname()
 
@@ -349,8 +311,6 @@ class MetricsFlusher:
 
 
 def save_records(rows: list[Row]) -> None:
-    from .services import session_records_save  # it imports this module
-
     session_records_save(rows=rows)
 
 
