@@ -44,9 +44,11 @@ run-uvicorn: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/uvicorn $(UVICORN_FLAGS) --host $(HOST) --port $(PORT) wsaudio_site.asgi:application
 
+# ruff, and the import contracts of pyproject.toml: the layers of the README's layout.
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # Stops before any test runs, saying how to start what is missing: PostgreSQL,
 # Chromium for tests/browser (WSAUDIO_CHROMIUM, else /usr/bin/chromium) and
