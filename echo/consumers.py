@@ -27,10 +27,9 @@ class EchoConsumer(AsyncWebsocketConsumer):
 
     session: AudioSession | None = None
     seated = False  # holds one of the process's SESSIONS seats
-    closing = False
     idle_watch: asyncio.Task | None = None
     recorder: SessionRecorder | None = None  # None when records are off
-    outbox: Outbox | None = None  # every message after the handshake, in order
+    outbox: Outbox | None = None  # every message to the client, in order
 
     async def __call__(self, scope, receive, send) -> None:
         """Channels' consumer loop, less what the audio path does not use.
@@ -50,8 +49,6 @@ class EchoConsumer(AsyncWebsocketConsumer):
             pass
         finally:
             self.leave()  # also when Daphne cancels an application that outstays
-            if self.outbox is not None:
-                self.outbox.cancel()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels awaits close_old_connections() on the one shared sync thread
@@ -60,7 +57,9 @@ class EchoConsumer(AsyncWebsocketConsumer):
         # (echo.records.flusher writes records on a thread of its own): no hop, ever.
         kind = message["type"]
         if kind == "websocket.receive":
-            if self.session is not None and not self.closing:
+            # Nothing more is processed once the session closes or its client is
+            # gone: what arrived meanwhile gets no reply and is not counted.
+            if self.session is not None and not self.outbox.finished:
                 frame = message.get("bytes")
                 if frame is not None:
                     self.receive_frame(frame)
@@ -81,8 +80,10 @@ class EchoConsumer(AsyncWebsocketConsumer):
         raise StopConsumer
 
     async def connect(self) -> None:
-        await self.accept()
-        self.outbox = Outbox(self.base_send)
+        self.outbox = Outbox(self.base_send, self.reply_dropped)
+        self.outbox.put({"type": "websocket.accept"})
+        if self.outbox.finished:
+            return  # the client left during the handshake
         config = server_config()
         scope = self.scope
         try:
@@ -103,8 +104,10 @@ class EchoConsumer(AsyncWebsocketConsumer):
         self.send_text(encode_message(session.ready()))
 
     def leave(self, disconnect_code: int | None = None) -> None:
-        """Give the seat back, stop watching for idleness and hand the record its
-        end; safe to repeat."""
+        """Give the seat back, stop watching for idleness, drop the replies that
+        will never go out and hand the record its end; safe to repeat."""
+        if self.outbox is not None:
+            self.outbox.cancel()
         if self.seated:
             self.seated = False
             SESSIONS.release()
@@ -119,11 +122,11 @@ class EchoConsumer(AsyncWebsocketConsumer):
         try:
             reply = session.process_frame(frame, monotonic())
             samples = len(reply) // session.params.format.width
+            session.stats.reply_sent(len(reply))  # until the outbox drops it
             outbox.put({"type": "websocket.send", "bytes": reply}, samples)
-            session.stats.reply_sent(len(reply))
             if outbox.writer is not None:  # the client is behind: how far?
                 if error := session.backlog_error(outbox.unsent_samples):
-                    self.drop_unsent()
+                    outbox.drop_waiting()
                     raise error
         except ProtocolError as error:
             self.send_error(error)
@@ -140,18 +143,17 @@ class EchoConsumer(AsyncWebsocketConsumer):
         """Sleep until the session could be idle; wakes once per quiet period."""
         session = self.session
         timeout = session.config.idle_timeout
-        while not self.closing:
+        while not self.outbox.finished:
             now = monotonic()
             if (error := session.idle_error(now)) is not None:
                 self.send_error(error)
                 return
             await asyncio.sleep(session.last_message + timeout - now)
 
-    def drop_unsent(self) -> None:
-        """Forget the replies still waiting: the session closes without them."""
-        for message in self.outbox.drop_waiting():
-            if (reply := message.get("bytes")) is not None:
-                self.session.stats.reply_dropped(len(reply))
+    def reply_dropped(self, message: dict[str, Any]) -> None:
+        """A message the outbox will never send: a reply is no longer counted."""
+        if (reply := message.get("bytes")) is not None:
+            self.session.stats.reply_dropped(len(reply))
 
     def send_text(self, text: str) -> None:
         self.outbox.put({"type": "websocket.send", "text": text})
@@ -169,12 +171,9 @@ class EchoConsumer(AsyncWebsocketConsumer):
             )
         errors = session.errors_to_send(error) if session else [error]
         close_code = errors[-1].close_code
-        if close_code is not None:
-            self.closing = True
-            if self.recorder is not None:
-                self.recorder.server_closed(close_code, errors[-1].code)
+        if close_code is not None and self.recorder is not None:
+            self.recorder.server_closed(close_code, errors[-1].code)
         for each in errors:
             self.send_text(encode_message(error_message(each)))
         if close_code is not None:
-            # autobahn (under Daphne) refuses int subclasses such as IntEnum members.
-            self.outbox.put({"type": "websocket.close", "code": int(close_code)})
+            self.outbox.close(close_code)

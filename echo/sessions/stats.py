@@ -62,7 +62,7 @@ class SessionStats:
 
     started: float = field(default_factory=time.monotonic)
     frames_in: int = 0  # binary messages accepted and processed
-    frames_out: int = 0  # binary replies sent
+    frames_out: int = 0  # binary replies the server's send took
     bytes_in: int = 0  # payload bytes of all binary messages, bad ones included
     bytes_out: int = 0
     samples_in: int = 0  # samples in accepted frames
@@ -83,11 +83,13 @@ class SessionStats:
         self.levels.measure(samples)
 
     def reply_sent(self, nbytes: int) -> None:
+        """A reply handed to the server's send (which takes it, or it is dropped)."""
         self.frames_out += 1
         self.bytes_out += nbytes
 
     def reply_dropped(self, nbytes: int) -> None:
-        """A reply counted by reply_sent never went out (its client stopped reading)."""
+        """A reply counted by reply_sent never went out: its client stopped reading,
+        or the connection was gone."""
         self.frames_out -= 1
         self.bytes_out -= nbytes
 

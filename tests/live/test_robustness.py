@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from echo.protocol import CloseCode
 
+from .robustness_checks import wait_for_sessions_open
 from .wire import info, messages_until_close, ready, reset
 
 pytestmark = pytest.mark.live
@@ -43,15 +44,6 @@ async def settled_rss_kib(server) -> int:
     # Daphne forgets finished connections on its once-a-second application check.
     await asyncio.sleep(2.5)
     return rss_kib(server.process.pid)
-
-
-async def wait_for_sessions_open(server, count: int, within: float = 20.0) -> int:
-    deadline = time.monotonic() + within
-    while (now_open := info(server)["sessions_open"]) != count:
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.1)
-    return now_open
 
 
 # Each way a session can end, from the client's side of the wire.
