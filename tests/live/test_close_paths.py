@@ -62,15 +62,18 @@ async def slow_server(shared_slow_server):
 class Client:
     """One session that sends a script in a burst while it reads every reply."""
 
-    def __init__(self, server) -> None:
+    def __init__(self, server, write_limit: int = 2**24) -> None:
         self.server = server
+        self.write_limit = write_limit
         self.replies = 0
         self.close_code: int | None = None
 
     async def __aenter__(self) -> Client:
         url = f"{self.server.ws_url}/ws/echo/{RATE}/?processor=slow"
-        # The whole script goes to the socket at once, the close included.
-        self.ws = await websockets.connect(url, max_queue=None, write_limit=2**24)
+        # By default the whole script goes to the socket at once, close included.
+        self.ws = await websockets.connect(
+            url, max_queue=None, write_limit=self.write_limit
+        )
         self.session = (await ready(self.ws))["session"]
         self.reader = asyncio.create_task(self._read())
         return self
@@ -100,17 +103,19 @@ class Client:
 
 
 async def at_once(
-    server, script: Callable[[Client], Awaitable[None]]
+    server,
+    script: Callable[[Client], Awaitable[None]],
+    sessions: int = SESSIONS_AT_ONCE,
+    **client_options: int,
 ) -> list[tuple[Client, dict]]:
-    """Run ``script`` in SESSIONS_AT_ONCE sessions at once; each client and its
-    record."""
+    """Run ``script`` in ``sessions`` sessions at once; each client and its record."""
 
     async def one() -> Client:
-        async with Client(server) as client:
+        async with Client(server, **client_options) as client:
             await script(client)
         return client
 
-    clients = await asyncio.gather(*(one() for _ in range(SESSIONS_AT_ONCE)))
+    clients = await asyncio.gather(*(one() for _ in range(sessions)))
     return [(client, await client.record()) for client in clients]
 
 
@@ -152,7 +157,12 @@ async def test_a_server_close_with_a_backlog_counts_exactly_the_replies_read(
     async def burst_offence_burst(client: Client) -> None:
         await client.send(*frames(BURST // 2), *offence, *frames(BURST // 2))
 
-    for client, record in await at_once(slow_server, burst_offence_burst):
+    # Two sessions, each writing at the pace the server reads: the client's reply
+    # to the server's close must not wait longer than Daphne's close handshake
+    # allows (1 s) behind frames that other sessions' slow processing holds up,
+    # or Daphne drops the connection without a close code.
+    paced = {"sessions": 2, "write_limit": 2**15}
+    for client, record in await at_once(slow_server, burst_offence_burst, **paced):
         assert client.close_code == close_code
         # Nothing behind the offence is processed: the session had decided to close.
         assert record["frames_in"] == BURST // 2
