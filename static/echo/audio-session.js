@@ -33,6 +33,9 @@ const REPLY_WAIT_MS = 1000;
 /** How long Stop waits for playback beyond the audio it had buffered. */
 const PLAY_OUT_MARGIN_MS = 500;
 
+/** How long a failed start waits for the socket to say whether the server is there. */
+const SOCKET_VERDICT_MS = 3000;
+
 /** Microphone processing is off by default: it would change what the server hears. */
 export const DEFAULT_CONSTRAINTS = Object.freeze({
   echoCancellation: false,
@@ -48,6 +51,12 @@ function until(done, timeoutMs) {
       done() || performance.now() > deadline ? resolve() : setTimeout(check, 10);
     check();
   });
+}
+
+/** Resolves once `promise` settles either way, or after `timeoutMs`. */
+function settled(promise, timeoutMs) {
+  const noop = () => {};
+  return Promise.race([promise.then(noop, noop), new Promise((r) => setTimeout(r, timeoutMs))]);
 }
 
 const stopTracks = (stream) => stream.getTracks().forEach((track) => track.stop());
@@ -163,6 +172,9 @@ export class AudioSession extends EventTarget {
       await context.resume();
     } catch (error) {
       microphone.then(stopTracks, () => {}); // if it opens after all, close it again
+      // A server out of reach fails the worklets' fetch too, often first: the
+      // socket's verdict names the cause the user can act on.
+      await settled(ready, SOCKET_VERDICT_MS);
       if (!this.stopping) this.fail(error);
       this.emit();
       return;

@@ -309,12 +309,21 @@ def test_a_refused_or_ended_session_says_why_in_words(
     assert page.locator("#start").is_enabled(), "Start again must be possible"
 
 
+def refused_late(route: WebSocketRoute) -> None:
+    """The socket's refusal comes after the page's worklet modules failed to load."""
+    time.sleep(0.5)
+    route.connect_to_server()
+
+
+@pytest.mark.parametrize("refusal", ["at once", "after the worklets failed"])
 def test_an_unreachable_server_says_so(
-    page: Page, tmp_path: Path, console_errors: list[str]
+    page: Page, tmp_path: Path, console_errors: list[str], refusal: str
 ):
     with running_server(tmp_path / "gone") as server:
         page.goto(server.http_url + "/")
         wait_until(page, "s.state === 'idle'", "state 'idle' after loading", 10)
+    if refusal == "after the worklets failed":
+        page.route_web_socket("**/ws/echo/**", refused_late)
     page.click("#start")
     state = wait_for(page, "s.state === 'error'", "the failed connection", 10)
 
