@@ -18,6 +18,11 @@ from echo.lifespan import lifespan  # noqa: E402
 from echo.origin import OriginCheck  # noqa: E402
 from echo.routing import websocket_urlpatterns  # noqa: E402
 
+if "daphne.server" in sys.modules:  # served by Daphne (its CLI or runserver)
+    from .daphne_close import deliver_before_closing
+
+    deliver_before_closing()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

@@ -14,6 +14,7 @@ each test runs several sessions at once so that both happen on every run.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 
 import numpy as np
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.live
 RATE = 16384
 FRAME = np.sin(np.arange(1024, dtype=np.float32) / 7).astype("<f4").tobytes()
 BAD_FRAME = b"\x00"  # a partial sample: bad_frame, spends the error budget
+SHORT_FRAME = FRAME[:256]  # 64 samples
 TOO_LARGE = FRAME * 20  # 20480 samples: over 1 s at 16384 Hz
 MAX_ERRORS = 5
 BURST = 100  # frames: 0.5 s of backlog at 5 ms each
@@ -96,6 +98,14 @@ class Client:
                 await self.ws.send(message)
         except websockets.ConnectionClosed:
             pass  # the server closed first: the rest is never sent
+
+    async def send_in_one_segment(self, *messages: bytes) -> None:
+        """Send ``messages`` as one TCP segment, so that the server reads them all
+        in one go (corked: the kernel holds what is written until uncorked)."""
+        sock = self.ws.transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        await self.send(*messages)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
     async def record(self) -> dict:
         (record,) = await ended_records(self.server, self.session, within=30)
@@ -184,3 +194,25 @@ async def test_a_client_close_that_crosses_a_server_close_ends_cleanly(slow_serv
         assert client.replies <= frames_out <= frames_in <= BURST // 2
         # Whichever end the session saw first: the client's close, or its own.
         assert record["close_code"] in (1000, 4429)
+
+
+async def test_a_client_close_just_behind_a_server_close_gets_the_servers_code(
+    slow_server,
+):
+    backlog = [SHORT_FRAME] * 40  # 10 KiB, one read; 0.2 s of processing
+
+    async def offence_then_close_soon(client: Client) -> None:
+        # The server reads everything at once, then works through the backlog:
+        # the client's close arrives meanwhile, and is read right after the server
+        # decided to close, while its replies, error and close still wait to be
+        # written.
+        await client.send_in_one_segment(*backlog, *[BAD_FRAME] * MAX_ERRORS)
+        await asyncio.sleep(0.05)
+        await client.ws.close()
+
+    for client, record in await at_once(
+        slow_server, offence_then_close_soon, sessions=1
+    ):
+        assert client.close_code == 4429  # not 1006: nothing was thrown away
+        assert record["frames_out"] == client.replies == len(backlog)
+        assert (record["ended_by"], record["close_code"]) == ("server", 4429)
