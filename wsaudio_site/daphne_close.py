@@ -1,13 +1,22 @@
-"""Under Daphne: what the application sent before its close reaches the client.
+"""Under Daphne: what the application sent before a close reaches the client, and
+a client that stops reading cannot hold its connection open.
 
-When the server has sent its close frame and the client's close frame arrives,
-autobahn (Daphne's WebSocket layer) drops the TCP connection with
-``abortConnection()``, which throws away whatever Twisted has not written yet: the
-last replies, the ``error`` message and the close frame itself. A client whose
-close crosses the server's within one turn of the event loop then sees 1006 and
-no error, instead of the documented code (crossbario/autobahn-python#887). Once
-the closing handshake is complete, the connection is dropped after a flush here,
-and aborted only if the client has not taken the rest within a second.
+autobahn (Daphne's WebSocket layer) ends a connection whose closing handshake is
+complete in one of two ways, both wrong for a server that streams:
+
+- When the server has sent its close frame and the client's arrives, it drops the
+  TCP connection with ``abortConnection()``, which throws away whatever Twisted has
+  not written yet: the last replies, the ``error`` message and the close frame
+  itself. A client whose close crosses the server's within one turn of the event
+  loop then sees 1006 and no error (crossbario/autobahn-python#887).
+- When the client closes first, it answers and calls ``loseConnection()``, which
+  waits for the write buffer to drain, for ever if the client has stopped reading.
+  Daphne tells the application only once the connection is lost, so the session
+  and its seat stay taken.
+
+Here a clean end flushes first and aborts if the client has not taken the rest
+within a second; an unclean one (a timeout, a protocol failure) aborts at once,
+as before.
 """
 
 from __future__ import annotations
@@ -16,8 +25,8 @@ from autobahn.websocket.protocol import WebSocketProtocol as Autobahn
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import reactor
 
-# A client that sent its close and then stopped reading does not hold the socket
-# longer than this: the same as Daphne's closing-handshake timeout.
+# The same as Daphne's closing-handshake timeout: the time a client gets to answer
+# the server's close is the time it gets to read what came before it.
 FLUSH_SECONDS = 1.0
 
 
@@ -27,12 +36,11 @@ def abort_if_still_open(transport) -> None:
 
 
 def drop_after_flush(self, abort: bool = False) -> None:
-    """autobahn's dropConnection, less the abort once both closes have crossed."""
-    closing = self.state == Autobahn.STATE_CLOSING
-    handshake_complete = abort and self.wasClean and closing
-    Autobahn.dropConnection(self, abort=abort and not handshake_complete)
-    if handshake_complete:
+    """autobahn's dropConnection, flushing (for a while) whenever the end is clean."""
+    flush = self.wasClean or not abort
+    if flush and self.state != Autobahn.STATE_CLOSED:
         reactor.callLater(FLUSH_SECONDS, abort_if_still_open, self.transport)
+    Autobahn.dropConnection(self, abort=not flush)
 
 
 def deliver_before_closing() -> None:
