@@ -1,9 +1,10 @@
 # The README's two commands: `make run` serves, `make test` runs every test.
 # Both set up .venv first (reinstalling only when a requirements file changed).
-# `make test` runs tests/js under Node, the whole pytest suite on SQLite
-# (tests/browser in headless Chromium included), then the tests marked `database`
-# again on PostgreSQL, then the live tests again under Uvicorn; `make test-js`,
-# `make test-sqlite`, `make test-postgres` and `make test-uvicorn` run one of them.
+# `make test` installs the Debian packages the tests need, then runs tests/js under
+# Node, the whole pytest suite on SQLite (tests/browser in headless Chromium
+# included), the tests marked `database` again on a private PostgreSQL, and the live
+# tests again under Uvicorn; `make test-js`, `make test-sqlite`, `make
+# test-postgres` and `make test-uvicorn` run one of them.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -15,10 +16,18 @@ PORT ?= 8000
 DAPHNE_FLAGS := --websocket-max-message-size 1048576 --websocket-max-frame-size 1048576 --websocket_timeout -1
 # The same cap under Uvicorn, and no per-message compression (zlib per frame of PCM).
 UVICORN_FLAGS := --ws-max-size 1048576 --ws-per-message-deflate false
-# The PostgreSQL of the second pass; the tests create their databases beside this one.
-TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+# The PostgreSQL of the second pass (and of the benchmarks that use one): a private
+# throwaway cluster per run (scripts/private_postgres.py), unless TEST_POSTGRES_URL
+# names a server of your own; the tests create their databases beside its database.
+ifdef TEST_POSTGRES_URL
+WITH_POSTGRES := env DATABASE_URL='$(TEST_POSTGRES_URL)' TEST_POSTGRES_URL='$(TEST_POSTGRES_URL)'
+POSTGRES_CHECK := postgres='$(TEST_POSTGRES_URL)'
+else
+WITH_POSTGRES := $(BIN)/python scripts/private_postgres.py
+POSTGRES_CHECK := postgres-server
+endif
 
-.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js services lint bench bench-records bench-admin bench-capacity
+.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-records bench-admin bench-capacity
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -50,19 +59,24 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-# Stops before any test runs, saying how to start what is missing: PostgreSQL,
-# Chromium for tests/browser (WSAUDIO_CHROMIUM, else /usr/bin/chromium) and
-# Node.js for tests/js.
-services: $(VENV)/.dev-installed
-	$(BIN)/python scripts/require_services.py postgres='$(TEST_POSTGRES_URL)' chromium node
+# Installs the Debian packages of scripts/debian-packages.txt that are missing (as
+# root, or through sudo without a password), or stops with the apt-get line to run.
+provision:
+	$(PYTHON) scripts/provision.py
 
-test: lint services test-js test-sqlite test-postgres test-uvicorn
+# Stops before any test runs, saying what is missing: PostgreSQL's server programs
+# (or the server at TEST_POSTGRES_URL), Chromium for tests/browser
+# (WSAUDIO_CHROMIUM, else /usr/bin/chromium) and Node.js for tests/js.
+services: $(VENV)/.dev-installed
+	$(BIN)/python scripts/require_services.py $(POSTGRES_CHECK) chromium node
+
+test: provision lint services test-js test-sqlite test-postgres test-uvicorn
 
 test-sqlite: $(VENV)/.dev-installed
 	env -u DATABASE_URL $(BIN)/pytest
 
 test-postgres: services
-	DATABASE_URL='$(TEST_POSTGRES_URL)' $(BIN)/pytest -m database
+	$(WITH_POSTGRES) $(BIN)/pytest -m database
 
 # The live protocol tests again, each server under Uvicorn instead of Daphne.
 test-uvicorn: $(VENV)/.dev-installed
@@ -77,12 +91,12 @@ bench: $(VENV)/.runtime-installed
 
 # About 3.5 minutes: 1,000 live sessions against daphne, on SQLite and PostgreSQL.
 bench-records: services
-	$(BIN)/python bench/metrics_flush.py --write --postgres-url '$(TEST_POSTGRES_URL)'
+	$(WITH_POSTGRES) sh -c '$(BIN)/python bench/metrics_flush.py --write --postgres-url "$$DATABASE_URL"'
 
 # A few minutes: the admin's list of audio sessions with 10,000 and 100,000
 # records, on SQLite and PostgreSQL.
 bench-admin: services
-	$(BIN)/python bench/admin_page.py --write --postgres-url '$(TEST_POSTGRES_URL)'
+	$(WITH_POSTGRES) sh -c '$(BIN)/python bench/admin_page.py --write --postgres-url "$$DATABASE_URL"'
 
 # About 30 minutes: real-time streams per core under Daphne, under Uvicorn and for
 # a plain websockets echo, 10,000 idle sessions, and clients that stop reading.

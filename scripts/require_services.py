@@ -1,7 +1,7 @@
 """Stop early, with directions, when a service the tests need does not answer.
 
 Usage: require_services.py NAME[=WHERE] ...
-  e.g. postgres=postgres://user@host:5432/db chromium node
+  e.g. postgres=postgres://user@host:5432/db postgres-server chromium node
 
 Exits 1 when any of them is missing. A new service is a check function and an
 entry in SERVICES; WHERE defaults to the entry's ``default``.
@@ -17,6 +17,11 @@ import sys
 import textwrap
 from collections.abc import Callable
 from typing import NamedTuple
+
+try:
+    from scripts.private_postgres import server_bin
+except ImportError:  # run as a script: scripts/ itself is on the path
+    from private_postgres import server_bin
 
 TIMEOUT = 3  # seconds per connection attempt
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; WSAUDIO_CHROMIUM names another
@@ -36,6 +41,10 @@ def check_postgres(url: str) -> None:
     import psycopg
 
     psycopg.connect(url, connect_timeout=TIMEOUT).close()
+
+
+def check_postgres_server(name: str) -> None:
+    server_bin()  # raises, saying how to install it, when there is none
 
 
 def chromium_executable() -> str:
@@ -76,6 +85,15 @@ SERVICES = {
         "  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"
         "or point TEST_POSTGRES_URL at a PostgreSQL you can use:\n"
         "  make test TEST_POSTGRES_URL=postgres://USER@HOST:PORT/DATABASE",
+    ),
+    "postgres-server": Service(
+        "PostgreSQL's server programs (for the private cluster of the PostgreSQL pass)",
+        check_postgres_server,
+        "Install them (Debian):\n"
+        "  apt-get install postgresql\n"
+        "or point TEST_POSTGRES_URL at a PostgreSQL you can use:\n"
+        "  make test TEST_POSTGRES_URL=postgres://USER@HOST:PORT/DATABASE",
+        lambda: "initdb",
     ),
     "chromium": Service(
         "Chromium (for tests/browser)",

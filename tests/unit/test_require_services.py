@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from scripts import require_services
+from scripts.private_postgres import server_bin
 
 
 def executable(path: Path, output: str) -> str:
@@ -46,3 +47,24 @@ def test_missing_services_are_reported_with_their_hints(tmp_path, capsys):
     report = capsys.readouterr().err
     assert "apt-get install chromium" in report
     assert "apt-get install nodejs" in report
+
+
+def test_without_postgresql_server_programs_the_hint_says_how_to_get_them(
+    monkeypatch, capsys
+):
+    monkeypatch.setattr("scripts.private_postgres.glob.glob", lambda pattern: [])
+    monkeypatch.setenv("PATH", "")
+    assert require_services.main(["postgres-server"]) == 1
+    report = capsys.readouterr().err
+    assert "no PostgreSQL server programs (initdb)" in report
+    assert "apt-get install postgresql" in report
+    assert "TEST_POSTGRES_URL" in report
+
+
+def test_the_newest_installed_postgresql_server_is_the_one_used(monkeypatch):
+    installed = [
+        "/usr/lib/postgresql/9/bin/initdb",
+        "/usr/lib/postgresql/17/bin/initdb",
+    ]
+    monkeypatch.setattr("scripts.private_postgres.glob.glob", lambda pattern: installed)
+    assert str(server_bin()) == "/usr/lib/postgresql/17/bin"
