@@ -1,46 +1,34 @@
-"""Under Daphne: what the application sent before a close reaches the client, and
-a client that stops reading cannot hold its connection open.
+"""Under Daphne: what the application sent before its close reaches the client.
 
-autobahn (Daphne's WebSocket layer) ends a connection whose closing handshake is
-complete in one of two ways, both wrong for a server that streams:
+When the server has sent its close frame and the client's close frame arrives,
+autobahn (Daphne's WebSocket layer) drops the TCP connection with
+``abortConnection()``, which throws away whatever Twisted has not written yet: the
+last replies, the ``error`` message and the close frame itself. A client whose
+close crosses the server's within one turn of the event loop then sees 1006 and
+no error, instead of the documented code (crossbario/autobahn-python#887).
 
-- When the server has sent its close frame and the client's arrives, it drops the
-  TCP connection with ``abortConnection()``, which throws away whatever Twisted has
-  not written yet: the last replies, the ``error`` message and the close frame
-  itself. A client whose close crosses the server's within one turn of the event
-  loop then sees 1006 and no error (crossbario/autobahn-python#887).
-- When the client closes first, it answers and calls ``loseConnection()``, which
-  waits for the write buffer to drain, for ever if the client has stopped reading.
-  Daphne tells the application only once the connection is lost, so the session
-  and its seat stay taken.
-
-Here a clean end flushes first and aborts if the client has not taken the rest
-within a second; an unclean one (a timeout, a protocol failure) aborts at once,
-as before.
+Here that drop becomes ``loseConnection()``, which writes the rest first, but only
+when something is left to write. With nothing left the abort stays, as autobahn
+has it: it resets the connection, which leaves the server no TIME_WAIT socket.
 """
 
 from __future__ import annotations
 
 from autobahn.websocket.protocol import WebSocketProtocol as Autobahn
 from daphne.ws_protocol import WebSocketProtocol
-from twisted.internet import reactor
-
-# The same as Daphne's closing-handshake timeout: the time a client gets to answer
-# the server's close is the time it gets to read what came before it.
-FLUSH_SECONDS = 1.0
 
 
-def abort_if_still_open(transport) -> None:
-    if transport.connected:
-        transport.abortConnection()
+def unwritten_bytes(transport) -> int:
+    """What Twisted still holds for ``transport``, not yet taken by the kernel."""
+    held = len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
+    return held + getattr(transport, "_tempDataLen", 0)
 
 
 def drop_after_flush(self, abort: bool = False) -> None:
-    """autobahn's dropConnection, flushing (for a while) whenever the end is clean."""
-    flush = self.wasClean or not abort
-    if flush and self.state != Autobahn.STATE_CLOSED:
-        reactor.callLater(FLUSH_SECONDS, abort_if_still_open, self.transport)
-    Autobahn.dropConnection(self, abort=not flush)
+    """autobahn's dropConnection, less the loss of what is still to be written."""
+    if abort and self.wasClean and unwritten_bytes(self.transport):
+        abort = False  # the closing handshake is complete: deliver the rest first
+    Autobahn.dropConnection(self, abort=abort)
 
 
 def deliver_before_closing() -> None:

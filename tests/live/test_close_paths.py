@@ -216,28 +216,3 @@ async def test_a_client_close_just_behind_a_server_close_gets_the_servers_code(
         assert client.close_code == 4429  # not 1006: nothing was thrown away
         assert record["frames_out"] == client.replies == len(backlog)
         assert (record["ended_by"], record["close_code"]) == ("server", 4429)
-
-
-async def test_a_client_that_closes_and_stops_reading_soon_gives_its_seat_back(
-    slow_server,
-):
-    # A small receive buffer, never read after `ready`: the replies to 12 MB of
-    # audio pile up on the server's side of the connection.
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", slow_server.port))
-    ws = await websockets.connect(
-        f"{slow_server.ws_url}/ws/echo/{RATE}/", sock=sock, close_timeout=60
-    )
-    try:
-        await ready(ws)
-        ws.transport.pause_reading()
-        for frame in frames(3000):
-            await ws.send(frame)
-        closing = asyncio.create_task(ws.close())  # waits for a close it cannot read
-        # The server answers the close and waits a second for the client to take
-        # what it still holds; then the connection, the session and its seat go.
-        assert await wait_for_sessions_open(slow_server, 0, within=10) == 0
-    finally:
-        ws.transport.abort()
-    await asyncio.wait_for(closing, WAIT)
