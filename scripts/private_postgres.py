@@ -7,9 +7,9 @@ listens on 127.0.0.1 on a free port with trust authentication, and is stopped an
 removed when COMMAND ends, however it ends (SIGTERM is passed on to COMMAND).
 COMMAND runs with DATABASE_URL naming its database `test` and
 WSAUDIO_PRIVATE_POSTGRES_DIR naming the cluster's data folder; its exit status is
-this script's. No system configuration is read or
-changed, so runs on one machine never share a database. As root, the server runs
-as the `postgres` user (initdb refuses root).
+this script's. No system configuration is read or changed, so runs on one machine
+never share a database. As root, the server runs as the `postgres` user (initdb
+refuses root).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def sudo_works() -> bool:
 def provision(
     packages: list[str],
     installed: Callable[[str], bool] = is_installed,
-    run: Callable[[list[str]], int] = lambda command: subprocess.call(command),
+    run: Callable[[list[str]], int] = subprocess.call,
     is_root: bool | None = None,
     can_sudo: Callable[[], bool] = sudo_works,
 ) -> int:

@@ -18,13 +18,11 @@ while time.monotonic() < end:
 
 
 @contextmanager
-def cores_held_busy(
-    at_most_seconds: float, cores: int | None = None
-) -> Iterator[list[int]]:
+def cores_held_busy(at_most_seconds: float) -> Iterator[list[int]]:
     """A spin loop per core for the block (or ``at_most_seconds``); their pids."""
     loops = [
         subprocess.Popen([sys.executable, "-c", SPIN, str(at_most_seconds)])
-        for _ in range(cores or os.cpu_count() or 1)
+        for _ in range(os.cpu_count() or 1)
     ]
     try:
         yield [loop.pid for loop in loops]
