@@ -5,7 +5,7 @@ import math
 from django.conf import settings
 from django.core.checks import Error, register
 
-from .conf import server_config
+from .conf import processor_registry, server_config
 from .protocol import MAX_MESSAGE_BYTES, MAX_SAMPLE_WIDTH
 
 
@@ -79,4 +79,8 @@ def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
                 id="wsaudio.E005",
             )
         )
+    try:
+        processor_registry()
+    except (ImportError, ValueError) as error:
+        errors.append(Error(f"WSAUDIO_PROCESSORS: {error}", id="wsaudio.E006"))
     return errors

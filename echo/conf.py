@@ -1,7 +1,10 @@
 """The protocol settings of this deployment, read from Django settings."""
 
+from functools import lru_cache
+
 from django.conf import settings
 
+from .processors import BUILTINS, Processor, build_registry, load_processor
 from .protocol import ServerConfig
 
 
@@ -20,3 +23,13 @@ def server_config() -> ServerConfig:
         idle_timeout=settings.WSAUDIO_IDLE_TIMEOUT,
         max_pending_seconds=settings.WSAUDIO_MAX_PENDING_SECONDS,
     )
+
+
+def processor_registry() -> dict[str, type[Processor]]:
+    """The built-ins and the classes WSAUDIO_PROCESSORS names, by name."""
+    return _registry(tuple(settings.WSAUDIO_PROCESSORS))
+
+
+@lru_cache(maxsize=4)
+def _registry(paths: tuple[str, ...]) -> dict[str, type[Processor]]:
+    return build_registry([*BUILTINS, *(load_processor(path) for path in paths)])

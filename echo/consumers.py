@@ -11,7 +11,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .conf import server_config
+from .conf import processor_registry, server_config
 from .outbox import Outbox
 from .protocol import ProtocolError, encode_message, error_message
 from .records.flusher import SessionRecorder, record_session
@@ -92,6 +92,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 scope["url_route"]["kwargs"]["rate"],
                 scope["query_string"],
                 monotonic(),
+                processor_registry(),
             )
             SESSIONS.admit(config.max_sessions)
         except ProtocolError as error:
@@ -128,6 +129,9 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 if error := session.backlog_error(outbox.unsent_samples):
                     outbox.drop_waiting()
                     raise error
+            if session.analysis_due:
+                for message in session.take_analysis():
+                    self.send_text(encode_message(message))
         except ProtocolError as error:
             self.send_error(error)
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from .protocol import MAX_CHAIN_TEXT
 from .records.dates import UTCDateQuerySet
 
 
@@ -25,7 +26,17 @@ class SessionRecord(models.Model):
 
     rate = models.PositiveIntegerField("sample rate (Hz)", db_index=True)
     format = models.CharField(max_length=8, db_index=True)
-    processor = models.CharField(max_length=64, db_index=True)
+    processor = models.CharField(
+        "chain",
+        max_length=MAX_CHAIN_TEXT,
+        db_index=True,
+        help_text="as the client named it",
+    )
+    chain = models.JSONField(
+        "chain options",
+        default=list,
+        help_text="each processor with every option's latest value",
+    )
 
     frames_in = models.PositiveBigIntegerField(default=0)
     frames_out = models.PositiveBigIntegerField(default=0)

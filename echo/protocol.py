@@ -9,7 +9,7 @@ import json
 import math
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -20,8 +20,12 @@ import numpy as np
 PROTOCOL_VERSION = 1
 DEFAULT_FORMAT = "f32"
 DEFAULT_PROCESSOR = "echo"
-QUERY_KEYS = ("format", "processor")
-CONTROL_TYPES = ("ping", "stats", "client_stats")
+QUERY_KEYS = ("format", "processor")  # and <processor>.<option> for each option
+CONTROL_TYPES = ("ping", "stats", "client_stats", "configure")
+MAX_CHAIN_LENGTH = 8  # processors in one session's chain, each named at most once
+MAX_PROCESSOR_NAME = 32  # characters (echo.processors.base.NAME_PATTERN)
+# The longest chain as the client writes it: the record's processor column.
+MAX_CHAIN_TEXT = MAX_CHAIN_LENGTH * (MAX_PROCESSOR_NAME + 1) - 1
 # What a client may report in ``client_stats``, by member: an integer count or a
 # number of milliseconds, never negative. Other members are ignored.
 CLIENT_STATS_FIELDS: dict[str, type] = {
@@ -40,6 +44,7 @@ MAX_CLIENT_COUNT = 2**53 - 1
 MAX_MESSAGE_BYTES = 1 << 20
 
 _RATE_DIGITS = re.compile(r"[0-9]+")
+_OPTION_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}\.[a-z][a-z0-9_]{0,31}")
 # Longer digit strings are out of range anyway; the cap also keeps int() away from
 # Python's 4300-digit conversion limit.
 _MAX_RATE_DIGITS = 9
@@ -99,13 +104,13 @@ class ProtocolError(Exception):
     """A rule of the protocol was broken; becomes one ``error`` message."""
 
     def __init__(
-        self, code: ErrorCode, detail: str, *, frame: int | None = None, **fields: int
+        self, code: ErrorCode, detail: str, *, frame: int | None = None, **fields: Any
     ):
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.frame = frame
-        self.fields = fields  # extra members of the error message, such as "dropped"
+        self.fields = fields  # extra members of the error message: "dropped", "id"
 
     @property
     def close_code(self) -> CloseCode | None:
@@ -176,11 +181,16 @@ class ServerConfig:
 
 @dataclass(frozen=True, slots=True)
 class SessionParams:
-    """What a client asked for in its URL, once validated."""
+    """What a client asked for in its URL, once its syntax is validated.
+
+    The option values are still text: the processors' schemas check them.
+    """
 
     rate: int
     format: SampleFormat
-    processor: str
+    processor: str  # the chain as the client wrote it
+    chain: tuple[str, ...] = (DEFAULT_PROCESSOR,)
+    option_texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def parse_session_params(
@@ -191,9 +201,10 @@ def parse_session_params(
     max_rate: int,
     processors: Collection[str],
 ) -> SessionParams:
-    """Validate ``ws/echo/<rate>/?format=..&processor=..``; raise ``bad_request``."""
+    """Validate ``ws/echo/<rate>/?format=..&processor=a,b&a.option=..``; raise
+    ``bad_request``."""
     rate = _parse_rate(rate_segment, min_rate, max_rate)
-    query = _parse_query(query_string)
+    query, option_keys = _parse_query(query_string)
     fmt_name = query.get("format", DEFAULT_FORMAT)
     if fmt_name not in FORMATS:
         raise ProtocolError(
@@ -201,12 +212,46 @@ def parse_session_params(
             f"format {fmt_name!r} is not supported; use one of: {', '.join(FORMATS)}",
         )
     processor = query.get("processor", DEFAULT_PROCESSOR)
-    if processor not in processors:
+    chain = _parse_chain(processor, processors)
+    option_texts: dict[str, dict[str, str]] = {}
+    for key, value in option_keys.items():
+        name, _, option = key.partition(".")
+        if name not in chain:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST,
+                f"query key {key!r} sets an option of {name!r}, which is not in the "
+                f"chain; the chain is {', '.join(chain)}",
+            )
+        option_texts.setdefault(name, {})[option] = value
+    return SessionParams(
+        rate=rate,
+        format=FORMATS[fmt_name],
+        processor=processor,
+        chain=chain,
+        option_texts=option_texts,
+    )
+
+
+def _parse_chain(text: str, processors: Collection[str]) -> tuple[str, ...]:
+    known = f"use one or more of {', '.join(processors)}, separated by commas"
+    names = tuple(text.split(","))
+    for name in names:
+        if name not in processors:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, f"processor {name[:40]!r} is unknown; {known}"
+            )
+    if len(names) > MAX_CHAIN_LENGTH:
         raise ProtocolError(
             ErrorCode.BAD_REQUEST,
-            f"processor {processor!r} is unknown; use one of: {', '.join(processors)}",
+            f"the chain has {len(names)} processors; at most {MAX_CHAIN_LENGTH}",
         )
-    return SessionParams(rate=rate, format=FORMATS[fmt_name], processor=processor)
+    for name in names:
+        if names.count(name) > 1:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST,
+                f"processor {name!r} is named twice; each may run once per chain",
+            )
+    return names
 
 
 def _parse_rate(segment: str, min_rate: int, max_rate: int) -> int:
@@ -223,8 +268,12 @@ def _parse_rate(segment: str, min_rate: int, max_rate: int) -> int:
     return int(segment)
 
 
-def _parse_query(query_string: bytes) -> dict[str, str]:
-    allowed = f"allowed keys are {' and '.join(QUERY_KEYS)}"
+def _parse_query(query_string: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """The session keys and the option keys (``<processor>.<option>``) apart."""
+    allowed = (
+        f"allowed keys are {' and '.join(QUERY_KEYS)}, and <processor>.<option> "
+        "for an option of a processor in the chain"
+    )
     try:
         pairs = parse_qsl(
             query_string.decode("ascii"), keep_blank_values=True, errors="strict"
@@ -234,17 +283,20 @@ def _parse_query(query_string: bytes) -> dict[str, str]:
             ErrorCode.BAD_REQUEST, f"the query string is not valid; {allowed}"
         ) from None
     query: dict[str, str] = {}
+    options: dict[str, str] = {}
     for key, value in pairs:
-        if key not in QUERY_KEYS:
+        is_option = _OPTION_KEY.fullmatch(key) is not None
+        if key not in QUERY_KEYS and not is_option:
             raise ProtocolError(
-                ErrorCode.BAD_REQUEST, f"query key {key!r} is unknown; {allowed}"
+                ErrorCode.BAD_REQUEST, f"query key {key[:40]!r} is unknown; {allowed}"
             )
-        if key in query:
+        chosen = options if is_option else query
+        if key in chosen:
             raise ProtocolError(
                 ErrorCode.BAD_REQUEST, f"query key {key!r} is given twice; {allowed}"
             )
-        query[key] = value
-    return query
+        chosen[key] = value
+    return query, options
 
 
 def frame_length(
@@ -340,7 +392,9 @@ def ready_message(
     session: str,
     params: SessionParams,
     config: ServerConfig,
+    chain: list[dict[str, Any]],
 ) -> dict[str, Any]:
+    """``chain``: each processor in order, with every option's resolved value."""
     max_frame_samples = config.max_frame_samples(params.rate)
     return {
         "type": "ready",
@@ -349,6 +403,7 @@ def ready_message(
         "rate": params.rate,
         "format": params.format.name,
         "processor": params.processor,
+        "chain": chain,
         "max_frame_samples": max_frame_samples,
         "accepts": list(CONTROL_TYPES),
         "limits": {"max_frame_samples": max_frame_samples, **config.limits()},
@@ -365,6 +420,44 @@ def error_message(error: ProtocolError) -> dict[str, Any]:
         message["frame"] = error.frame
     message.update(error.fields)
     return message
+
+
+def configure_request(message: dict[str, Any]) -> tuple[Any, Any]:
+    """The processor and option values a ``configure`` message names, as given:
+    the chain checks them; raise ``bad_message`` for a message of the wrong shape."""
+    processor, options = message.get("processor"), message.get("options")
+    if type(processor) is not str or type(options) is not dict:
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE,
+            "configure needs processor (a name in the chain) and options (an object "
+            "of option names and values)",
+            **_echoed_id(message),
+        )
+    return processor, options
+
+
+def _echoed_id(message: dict[str, Any]) -> dict[str, Any]:
+    return {"id": message["id"]} if "id" in message else {}
+
+
+def configured_message(
+    request: dict[str, Any], processor: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "type": "configured",
+        "id": request.get("id"),
+        "processor": processor,
+        "options": values,
+    }
+
+
+def configure_error(request: dict[str, Any], detail: str) -> ProtocolError:
+    """The bad_message for a configure its processor refused, carrying its id."""
+    return ProtocolError(ErrorCode.BAD_MESSAGE, detail, **_echoed_id(request))
+
+
+def analysis_message(frame: int, processor: str, values: dict[str, Any]) -> dict:
+    return {"type": "analysis", "frame": frame, "processor": processor, **values}
 
 
 def pong_message(ping: dict[str, Any], server_time: float) -> dict[str, Any]:

@@ -7,8 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from . import protocol
-from .conf import server_config
-from .processors import describe_processors
+from .conf import processor_registry, server_config
 from .records import flusher
 from .sessions.limits import SESSIONS
 from .sessions.stats import REFUSED
@@ -43,7 +42,8 @@ def api_info(request: HttpRequest) -> JsonResponse:
                 for fmt in protocol.FORMATS.values()
             ],
             "default_format": protocol.DEFAULT_FORMAT,
-            "processors": describe_processors(),
+            "processors": [cls.schema() for cls in processor_registry().values()],
+            "max_chain_length": protocol.MAX_CHAIN_LENGTH,
             "default_processor": protocol.DEFAULT_PROCESSOR,
             "max_frame_seconds": config.max_frame_seconds,
             "accepts": list(protocol.CONTROL_TYPES),

@@ -162,6 +162,9 @@ WSAUDIO_MIN_RATE = int(os.environ.get("WSAUDIO_MIN_RATE", 8000))
 WSAUDIO_MAX_RATE = int(os.environ.get("WSAUDIO_MAX_RATE", 48000))
 WSAUDIO_DEFAULT_RATE = int(os.environ.get("WSAUDIO_DEFAULT_RATE", 16384))
 WSAUDIO_MAX_FRAME_SECONDS = float(os.environ.get("WSAUDIO_MAX_FRAME_SECONDS", 1.0))
+# Processor classes to offer beside the built-ins, as dotted paths (comma-separated
+# in the environment): docs/processors.md shows how one is written.
+WSAUDIO_PROCESSORS = env_list("WSAUDIO_PROCESSORS", [])
 # Session limits (docs/protocol.md, "Limits"); each is announced in ready.limits.
 WSAUDIO_MAX_SESSIONS = int(os.environ.get("WSAUDIO_MAX_SESSIONS", 1000))
 WSAUDIO_MAX_ERRORS = int(os.environ.get("WSAUDIO_MAX_ERRORS", 50))

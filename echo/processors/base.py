@@ -1,53 +1,120 @@
-"""Processors: what the server does to each block of samples, and their registry.
+"""The processor interface, and the registry of the processors a server offers.
 
-Pure: no Django, no I/O. A processor is made per session with its sample rate and
-keeps whatever state it needs between blocks.
+Pure: no Django, no I/O. A processor is made per session with the session's rate
+and validated option values, and keeps whatever state it needs between blocks.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+import importlib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .options import Option, OptionError
 
-class Processor(Protocol):
-    """Turns one block of float32 samples at the session rate into another.
+CATEGORIES = ("basic", "filters", "dynamics", "effects", "voice", "analysis")
+# A name fits a query key (``<name>.<option>``) and a record's chain column.
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
-    The input may be a read-only view of the received bytes: return a new array
-    (or the input itself) instead of writing to it. The output must have as many
-    samples as the input.
+
+class Processor:
+    """Turns blocks of float32 samples at the session rate into as many samples.
+
+    Subclasses declare ``name``, ``description``, ``category``, ``identity`` (the
+    audio comes back unchanged) and ``options``, and take their option values as
+    keyword arguments: ``__init__(self, rate, **values)``. The block given to
+    ``process`` may be a read-only view of the received bytes: return a new array
+    (or, for an identity, the block itself) instead of writing to it.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
+    category: ClassVar[str] = "basic"
+    identity: ClassVar[bool] = False
+    options: ClassVar[tuple[Option, ...]] = ()
 
-    def process(self, block: np.ndarray) -> np.ndarray: ...
-
-
-class Echo:
-    """The identity: every block comes back as it was sent."""
-
-    name: ClassVar[str] = "echo"
-    description: ClassVar[str] = "sends every frame back unchanged"
-
-    def __init__(self, rate: int) -> None:
+    def __init__(self, rate: int, **values: Any) -> None:
         self.rate = rate
+        self.values = dict(values)  # every option's current value
 
     def process(self, block: np.ndarray) -> np.ndarray:
-        return block
+        raise NotImplementedError
+
+    def configure(self, changes: Mapping[str, Any]) -> None:
+        """Take new values (already validated) from the next block on.
+
+        The built-ins move without clicks: levels and mixes ramp over 20 ms of
+        audio, other changes crossfade over the same span (echo.processors.smoothing).
+        """
+        if changes:
+            raise OptionError(f"{self.name} takes no changes during a session")
+
+    def take_reports(self) -> list[dict[str, Any]]:
+        """Analysis values that fell due since the last call; each becomes one
+        ``analysis`` message. Only processors that override this are asked."""
+        return []
+
+    def announce(self) -> dict[str, Any]:
+        """What ``ready`` says of this processor beyond its option values."""
+        return {}
+
+    @classmethod
+    def check_values(cls, values: Mapping[str, Any], rate: int) -> None:
+        """Rules between options (one above another, say); raise OptionError."""
+
+    @classmethod
+    def reports_analysis(cls) -> bool:
+        return cls.take_reports is not Processor.take_reports
+
+    @classmethod
+    def option(cls, name: str) -> Option:
+        for option in cls.options:
+            if option.name == name:
+                return option
+        allowed = ", ".join(option.name for option in cls.options) or "none"
+        raise OptionError(f"{cls.name} has no option {name!r}; its options: {allowed}")
+
+    @classmethod
+    def defaults(cls, rate: int) -> dict[str, Any]:
+        return {option.name: option.default_at(rate) for option in cls.options}
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name,
+            "description": cls.description,
+            "category": cls.category,
+            "identity": cls.identity,
+            "options": [option.schema() for option in cls.options],
+        }
 
 
-PROCESSORS: dict[str, type[Processor]] = {Echo.name: Echo}
+def load_processor(path: str) -> type[Processor]:
+    """The class named by a dotted path such as ``myapp.sound.Tremolo``."""
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        raise ImportError(f"{path!r} is not a dotted path to a class")
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Processor)):
+        raise ImportError(f"{path!r} is not a subclass of echo.processors.Processor")
+    return cls
 
 
-def make_processor(name: str, rate: int) -> Processor:
-    """A fresh processor for one session; ``name`` must be in ``PROCESSORS``."""
-    return PROCESSORS[name](rate)
-
-
-def describe_processors() -> list[dict[str, str]]:
-    return [
-        {"name": cls.name, "description": cls.description}
-        for cls in PROCESSORS.values()
-    ]
+def build_registry(classes: Iterable[type[Processor]]) -> dict[str, type[Processor]]:
+    """Processors by name; raise ValueError for a bad or twice-used name."""
+    registry: dict[str, type[Processor]] = {}
+    for cls in classes:
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise ValueError(
+                f"{cls.__qualname__}.name must match {NAME_PATTERN.pattern}: {name!r}"
+            )
+        if name in registry:
+            raise ValueError(f"two processors are called {name!r}")
+        if cls.category not in CATEGORIES:
+            raise ValueError(f"{name}: category must be one of {', '.join(CATEGORIES)}")
+        registry[name] = cls
+    return registry

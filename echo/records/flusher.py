@@ -102,6 +102,7 @@ class SessionRecorder:
             params.rate,
             params.format.name,
             params.processor,
+            session.chain.describe(),
             stats.frames_in,
             stats.frames_out,
             stats.bytes_in,

@@ -16,6 +16,7 @@ RECORD_FIELDS = (
     "rate",
     "format",
     "processor",
+    "chain",
     "frames_in",
     "frames_out",
     "bytes_in",

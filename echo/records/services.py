@@ -19,7 +19,7 @@ from ..models import SessionRecord
 from .rows import RECORD_FIELDS, Row
 
 # Fields whose Python values the database driver cannot take as they are.
-_CONVERTED = ("uuid", "started_at", "ended_at", "client_ip")
+_CONVERTED = ("uuid", "started_at", "ended_at", "chain", "client_ip")
 
 
 def session_records_save(*, rows: list[Row]) -> None:

@@ -1,28 +1,20 @@
 """Signal levels of the audio a session receives, in dBFS (AES17).
 
-Pure: no Django, no I/O. A full-scale sine reads 0 dBFS for both peak and RMS, so
-RMS dBFS is 20·log10(√2·rms); silence reads the floor, FLOOR_DBFS.
+Pure: no Django, no I/O. The convention is echo.processors.decibels': a full-scale
+sine reads 0 dBFS for both peak and RMS; silence reads the floor, FLOOR_DBFS.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-FLOOR_DBFS = -120.0
-_SINE_CREST = math.sqrt(2.0)  # peak / RMS of a sine: AES17 lifts RMS by this
+from ..processors.decibels import FLOOR_DBFS, dbfs, rms_dbfs
+
 # Below this peak a float32 sum of squares cannot overflow, even over the longest
 # frame (2**18 samples); louder blocks (finite but absurd) are summed in float64.
 _FLOAT32_SAFE_PEAK = 1e15
-
-
-def dbfs(amplitude: float) -> float:
-    """``amplitude`` (1.0 = full scale) in dB, never below FLOOR_DBFS."""
-    if amplitude <= 0.0:
-        return FLOOR_DBFS
-    return max(FLOOR_DBFS, 20.0 * math.log10(amplitude))
 
 
 @dataclass(slots=True)
@@ -53,4 +45,4 @@ class LevelMeter:
     def rms_dbfs(self) -> float:
         if not self.samples:
             return FLOOR_DBFS
-        return dbfs(_SINE_CREST * math.sqrt(self.sum_squares / self.samples))
+        return rms_dbfs(self.sum_squares / self.samples)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from .. import protocol
-from ..processors import PROCESSORS, Processor, make_processor
+from ..processors import PROCESSORS, Chain, OptionError, Processor
 from ..protocol import ErrorCode, ProtocolError, ServerConfig, SessionParams
 from .limits import TokenBucket
 from .stats import SessionStats
@@ -25,13 +26,14 @@ class AudioSession:
     def __init__(
         self,
         params: SessionParams,
-        processor: Processor,
+        chain: Chain,
         config: ServerConfig,
         now: float,
     ) -> None:
         self.id = str(uuid.uuid4())
         self.params = params
-        self.processor = processor
+        self.chain = chain
+        self.analysis_due: list[dict[str, Any]] = []  # messages after the reply
         self.config = config
         self.stats = SessionStats()
         self.client_stats: dict[str, float | int] = {}  # latest of each, as reported
@@ -55,7 +57,12 @@ class AudioSession:
 
     @classmethod
     def open(
-        cls, config: ServerConfig, rate_segment: str, query_string: bytes, now: float
+        cls,
+        config: ServerConfig,
+        rate_segment: str,
+        query_string: bytes,
+        now: float,
+        registry: Mapping[str, type[Processor]] = PROCESSORS,
     ) -> AudioSession:
         """A session for the request's URL parameters; raise ``bad_request``."""
         params = protocol.parse_session_params(
@@ -63,13 +70,22 @@ class AudioSession:
             query_string,
             min_rate=config.min_rate,
             max_rate=config.max_rate,
-            processors=PROCESSORS,
+            processors=registry,
         )
-        return cls(params, make_processor(params.processor, params.rate), config, now)
+        try:
+            chain = Chain.build(
+                registry, params.chain, params.option_texts, params.rate
+            )
+        except OptionError as error:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, str(error)) from None
+        return cls(params, chain, config, now)
 
     def ready(self) -> dict[str, Any]:
         return protocol.ready_message(
-            session=self.id, params=self.params, config=self.config
+            session=self.id,
+            params=self.params,
+            config=self.config,
+            chain=self.chain.describe(),
         )
 
     def process_frame(self, data: bytes, now: float) -> bytes:
@@ -105,7 +121,7 @@ class AudioSession:
         if fmt is protocol.F32:
             samples, nonfinite = protocol.replace_nonfinite(decoded)
             self.stats.nonfinite_samples += nonfinite
-        processed = self._run_processor(samples, index)
+        processed = self._run_chain(samples, index)
         if processed is decoded and fmt is protocol.F32:
             # The processor returned the f32 samples it got, which are a view of
             # ``data`` (all finite): ``data`` already is the reply, byte for byte.
@@ -115,11 +131,17 @@ class AudioSession:
         self.stats.frame_processed(samples, time.perf_counter_ns() - started)
         return reply
 
-    def _run_processor(self, samples: np.ndarray, index: int) -> np.ndarray:
+    def _run_chain(self, samples: np.ndarray, index: int) -> np.ndarray:
         name = self.params.processor
+        chain = self.chain
         try:
-            # No copy when the processor returns float32, as echo does.
-            processed = np.asarray(self.processor.process(samples), dtype=np.float32)
+            # No copy when the chain returns float32, as echo does.
+            processed = np.asarray(chain.process(samples), dtype=np.float32)
+            if chain.reporters:
+                for processor, values in chain.take_reports():
+                    self.analysis_due.append(
+                        protocol.analysis_message(index, processor, values)
+                    )
         except Exception as exc:
             raise ProtocolError(
                 ErrorCode.PROCESSING_FAILED,
@@ -147,7 +169,22 @@ class AudioSession:
             self.client_stats.update(protocol.client_stats_values(message))
             self.client_reports += 1
             return None
+        if kind == "configure":
+            return self._configure(message)
         return {"type": "stats", **self.stats.snapshot()}
+
+    def _configure(self, message: dict[str, Any]) -> dict[str, Any]:
+        processor, options = protocol.configure_request(message)
+        try:
+            values = self.chain.configure(processor, options)
+        except OptionError as error:
+            raise protocol.configure_error(message, str(error)) from None
+        return protocol.configured_message(message, processor, values)
+
+    def take_analysis(self) -> list[dict[str, Any]]:
+        """The analysis messages of the frame just processed, to follow its reply."""
+        due, self.analysis_due = self.analysis_due, []
+        return due
 
     def _count_message(self, now: float) -> None:
         self.last_message = now

@@ -9,7 +9,7 @@ export const PROTOCOL_VERSION = 1;
 export const SAMPLE_WIDTH = Object.freeze({ f32: 4, s16: 2 });
 
 /** The control message types of protocol v1 (`ready.accepts` lists those a server takes). */
-export const CONTROL_TYPES = Object.freeze(["ping", "stats", "client_stats"]);
+export const CONTROL_TYPES = Object.freeze(["ping", "stats", "client_stats", "configure"]);
 
 /** WebSocket close codes the server sends. */
 export const CloseCode = Object.freeze({

@@ -31,7 +31,8 @@ async def test_ready_announces_the_session_and_what_it_accepts():
             "format": "s16",
             "processor": "echo",
             "max_frame_samples": 16384,
-            "accepts": ["ping", "stats", "client_stats"],
+            "accepts": ["ping", "stats", "client_stats", "configure"],
+            "chain": [{"name": "echo", "options": {}}],
             "limits": {
                 "max_frame_samples": 16384,
                 "max_message_bytes": 1048576,
@@ -116,7 +117,7 @@ async def test_nonfinite_f32_samples_come_back_as_zero_and_are_counted():
         ("/ws/echo/7999/", "out of range"),
         ("/ws/echo/96000/", "out of range"),
         ("/ws/echo/16000/?format=f64", "use one of: f32, s16"),
-        ("/ws/echo/16000/?processor=nope", "use one of: echo"),
+        ("/ws/echo/16000/?processor=nope", "use one or more of echo, gain,"),
         ("/ws/echo/16000/?gain=2", "allowed keys are format and processor"),
         ("/ws/echo/16000/?format=s16&format=s16", "given twice"),
     ],
@@ -224,12 +225,9 @@ async def test_stats_count_exactly_what_was_sent():
     )
 
 
-class Failing:
+class Failing(processors.Processor):
     name = "failing"
     description = "raises on every block"
-
-    def __init__(self, rate: int) -> None:
-        pass
 
     def process(self, block):
         raise RuntimeError("boom")
@@ -244,9 +242,9 @@ class Shortening(Failing):
 
 @pytest.mark.parametrize("processor", [Failing, Shortening])
 async def test_a_failing_processor_gets_processing_failed_then_close_4500(
-    monkeypatch, processor
+    settings, processor
 ):
-    monkeypatch.setitem(processors.PROCESSORS, processor.name, processor)
+    settings.WSAUDIO_PROCESSORS = [f"{__name__}.{processor.__name__}"]
     path = f"/ws/echo/16000/?processor={processor.name}"
     async with open_session(path) as (comm, _):
         await comm.send_to(bytes_data=np.zeros(8, "<f4").tobytes())

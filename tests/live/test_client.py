@@ -17,6 +17,7 @@ from wsaudio_client.audio import read_mono
 from wsaudio_client.stream_file import echo_file
 
 from ..conftest import frames, sine
+from .extra_processors import ALWAYS_FAILS
 from .server import ROOT, running_server
 
 pytestmark = pytest.mark.live
@@ -39,7 +40,7 @@ def strict_server(tmp_path_factory):
     """Tight limits, and a processor that always fails beside the real ones."""
     with running_server(
         tmp_path_factory.mktemp("client"),
-        "tests.live.failing_processor_asgi:application",
+        WSAUDIO_PROCESSORS=ALWAYS_FAILS,
         **STRICT,
     ) as server:
         yield server

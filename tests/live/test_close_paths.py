@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import websockets
 
+from .extra_processors import SLOW
 from .records import ended_records
 from .robustness_checks import assert_clean_log_once_checked, wait_for_sessions_open
 from .server import running_server
@@ -42,7 +43,7 @@ SESSIONS_AT_ONCE = 8
 def shared_slow_server(tmp_path_factory):
     with running_server(
         tmp_path_factory.mktemp("slow"),
-        "tests.live.slow_processor_asgi:application",
+        WSAUDIO_PROCESSORS=SLOW,
         WSAUDIO_MAX_ERRORS=str(MAX_ERRORS),
         WSAUDIO_MAX_REALTIME_FACTOR="0",  # bursts are the point here
         WSAUDIO_MAX_MESSAGES_PER_SECOND="100000",

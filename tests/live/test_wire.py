@@ -10,6 +10,7 @@ import websockets
 
 from tests.conftest import frames, sine
 
+from .extra_processors import ALWAYS_FAILS
 from .server import database_unreachable
 from .wire import closing_error, get, ready
 
@@ -81,7 +82,7 @@ async def test_bad_frame_and_bad_message_leave_the_session_open(echo_server):
 
 
 async def test_processing_failure_closes_with_4500_and_the_server_goes_on(start_server):
-    server = start_server("tests.live.failing_processor_asgi:application")
+    server = start_server(WSAUDIO_PROCESSORS=ALWAYS_FAILS)
     async with websockets.connect(
         f"{server.ws_url}/ws/echo/16000/?processor=always_fails"
     ) as ws:

@@ -4,6 +4,8 @@ the server's limits in ``ready`` would punish."""
 import pytest
 
 from echo import protocol
+
+ECHO_CHAIN = [{"name": "echo", "options": {}}]
 from wsaudio_client.__main__ import EXIT_USAGE, main
 from wsaudio_client.stream_file import _check_limits
 from wsaudio_client.wire import Ready
@@ -12,7 +14,10 @@ from wsaudio_client.wire import Ready
 def ready(**config) -> Ready:
     params = protocol.SessionParams(16384, protocol.F32, "echo")
     message = protocol.ready_message(
-        session="s", params=params, config=protocol.ServerConfig(**config)
+        session="s",
+        params=params,
+        config=protocol.ServerConfig(**config),
+        chain=ECHO_CHAIN,
     )
     return Ready.from_message(message)
 

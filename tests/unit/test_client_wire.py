@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from echo import protocol
+
+ECHO_CHAIN = [{"name": "echo", "options": {}}]
 from wsaudio_client import errors, wire
 from wsaudio_client.errors import ServerError
 
@@ -62,7 +64,9 @@ def test_the_client_encodes_exactly_as_the_server_does(name, block):
 def test_the_ready_the_server_sends_is_read_in_full():
     params = protocol.SessionParams(16384, protocol.S16, "echo")
     config = protocol.ServerConfig()
-    message = protocol.ready_message(session="abc", params=params, config=config)
+    message = protocol.ready_message(
+        session="abc", params=params, config=config, chain=ECHO_CHAIN
+    )
     ready = wire.Ready.from_message(message)
     assert (ready.session, ready.rate, ready.format, ready.processor) == (
         "abc",
@@ -79,7 +83,9 @@ def test_the_ready_the_server_sends_is_read_in_full():
 def test_a_realtime_factor_of_zero_means_no_limit():
     params = protocol.SessionParams(8000, protocol.F32, "echo")
     config = protocol.ServerConfig(max_realtime_factor=0)
-    message = protocol.ready_message(session="x", params=params, config=config)
+    message = protocol.ready_message(
+        session="x", params=params, config=config, chain=ECHO_CHAIN
+    )
     assert wire.Ready.from_message(message).max_realtime_factor is None
 
 

@@ -8,6 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from echo import protocol
+
+ECHO_CHAIN = [{"name": "echo", "options": {}}]
 from echo.protocol import F32, S16, CloseCode, ErrorCode, ProtocolError
 
 PROCESSORS = ("echo",)
@@ -86,7 +88,9 @@ def test_unknown_format_is_a_bad_request_listing_formats(query):
 
 
 def test_unknown_processor_is_a_bad_request_listing_processors():
-    assert "use one of: echo" in bad_request_detail("16000", b"processor=reverb")
+    assert "use one or more of echo," in bad_request_detail(
+        "16000", b"processor=reverb"
+    )
 
 
 @pytest.mark.parametrize("query", [b"rate=16000", b"format=f32&x=1", b"Format=f32"])
@@ -358,7 +362,9 @@ def test_ready_message_announces_the_session_and_every_limit():
         idle_timeout=9.5,
         max_pending_seconds=3.0,
     )
-    ready = protocol.ready_message(session="abc", params=params, config=config)
+    ready = protocol.ready_message(
+        session="abc", params=params, config=config, chain=ECHO_CHAIN
+    )
     assert ready == {
         "type": "ready",
         "protocol": 1,
@@ -367,7 +373,8 @@ def test_ready_message_announces_the_session_and_every_limit():
         "format": "s16",
         "processor": "echo",
         "max_frame_samples": 8192,
-        "accepts": ["ping", "stats", "client_stats"],
+        "accepts": ["ping", "stats", "client_stats", "configure"],
+        "chain": [{"name": "echo", "options": {}}],
         "limits": {
             "max_frame_samples": 8192,
             "max_message_bytes": 1048576,
