@@ -6,11 +6,13 @@ from pathlib import Path
 from echo.protocol import (
     CLIENT_STATS_FIELDS,
     CONTROL_TYPES,
+    MAX_CHAIN_LENGTH,
     QUERY_KEYS,
     CloseCode,
     ErrorCode,
     ProtocolError,
 )
+from echo.processors.options import KINDS
 from echo.sessions.stats import SessionStats
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
@@ -65,3 +67,13 @@ def test_the_documented_stats_fields_are_the_reported_ones():
 def test_the_documented_client_stats_members_are_the_kept_ones():
     documented = first_column("### `client_stats`")
     assert sorted(documented) == sorted(CLIENT_STATS_FIELDS)
+
+
+def test_the_documented_chain_length_is_the_enforced_one():
+    assert f"A chain holds at most {MAX_CHAIN_LENGTH} processors" in DOC
+
+
+def test_every_option_type_is_documented_with_how_its_value_is_written():
+    section = DOC.split("### Processors and options\n", 1)[1].split("\n#", 1)[0]
+    documented = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+    assert tuple(documented) == KINDS
