@@ -8,7 +8,10 @@ docs/protocol.md is the contract both implement.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -21,6 +24,12 @@ DEFAULT_FRAME_SAMPLES = 1024
 FORMATS = {"f32": np.dtype("<f4"), "s16": np.dtype("<i2")}
 MAX_MESSAGE_BYTES = 1 << 20  # the transport cap: longer messages never arrive
 _S16_SCALE = 32768.0  # int16 full scale; a power of two, so s16 round trips exactly
+# A query key that sets an option: ``<processor>.<option>``, such as ``gain.db``.
+OPTION_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}\.[a-z][a-z0-9_]{0,31}")
+# The built-in processors whose /api/info/ ``identity`` is true: a chain of these
+# alone gives every frame back byte for byte. This client reads no /api/info/, so a
+# deployment's own identities are not in it, and their replies go unchecked.
+IDENTITY_PROCESSORS = frozenset({"echo", "analysis"})
 
 
 class CloseCode(IntEnum):
@@ -74,27 +83,44 @@ def session_url(
     *,
     format: str | None = None,
     processor: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> str:
     """``ws[s]://HOST/ws/echo/<rate>/?...`` for a server given by its base URL.
 
     ``server`` is where the site is served, with or without a path prefix; http and
-    https become ws and wss. Parameters left as None take the server's defaults.
+    https become ws and wss. ``processor`` is a chain (``"highpass,gain"``) and
+    ``options`` its option values by query key (``{"gain.db": -6}``), as text or as
+    Python numbers, bools and strings. Parameters left as None take the server's
+    defaults. Raise ValueError for a URL or an option key that cannot be sent.
     """
     parts = urlsplit(server)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     if scheme not in ("ws", "wss") or not parts.hostname:
         raise ValueError(f"{server!r} is not a ws://, wss://, http:// or https:// URL")
     query = {"format": format, "processor": processor}
+    query = {key: value for key, value in query.items() if value is not None}
+    for key, value in (options or {}).items():
+        if not OPTION_KEY.fullmatch(key):
+            raise ValueError(
+                f"option {key!r} is not <processor>.<option>, such as gain.db"
+            )
+        query[key] = _option_text(value)
     path = f"{parts.path.rstrip('/')}/ws/echo/{rate}/"
-    return urlunsplit(
-        (
-            scheme,
-            parts.netloc,
-            path,
-            urlencode({k: v for k, v in query.items() if v is not None}),
-            "",
-        )
-    )
+    return urlunsplit((scheme, parts.netloc, path, urlencode(query), ""))
+
+
+def _option_text(value: Any) -> str:
+    """An option value as the query writes it: ``true``/``false``, ``-6``, ``0.5``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"option values must be finite, not {value}")
+    return str(value)
+
+
+def is_identity_chain(names: Iterable[str]) -> bool:
+    """Whether a chain of these processors gives every frame back byte for byte."""
+    return all(name in IDENTITY_PROCESSORS for name in names)
 
 
 def encode_frame(samples: np.ndarray, format: str) -> bytes:
@@ -122,20 +148,38 @@ def encode_message(message: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One processor of the session's chain, as ``ready`` announces it."""
+
+    name: str
+    options: dict[str, Any]  # every option's resolved value
+    fields: dict[str, Any] = field(default_factory=dict)  # such as band_edges_hz
+
+    @classmethod
+    def from_message(cls, member: dict[str, Any]) -> Stage:
+        fields = {k: v for k, v in member.items() if k not in ("name", "options")}
+        return cls(member["name"], dict(member.get("options", {})), fields)
+
+
+@dataclass(frozen=True)
 class Ready:
     """The server's ``ready``: what the session runs with and under which limits."""
 
     session: str
     rate: int
     format: str
-    processor: str
+    processor: str  # the chain as the client wrote it
     max_frame_samples: int
     accepts: tuple[str, ...]
     limits: dict[str, Any]
     protocol: int = PROTOCOL_VERSION
+    chain: tuple[Stage, ...] = ()
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> Ready:
+        # Servers from before chains announce none: their processor is the chain.
+        names = message["processor"].split(",")
+        chain = message.get("chain", [{"name": name} for name in names])
         return cls(
             session=message["session"],
             rate=message["rate"],
@@ -145,6 +189,7 @@ class Ready:
             accepts=tuple(message.get("accepts", ())),
             limits=dict(message.get("limits", {})),
             protocol=message["protocol"],
+            chain=tuple(Stage.from_message(member) for member in chain),
         )
 
     @property
@@ -152,3 +197,9 @@ class Ready:
         """The fastest pace audio may be sent at, x real time; None: no limit."""
         factor = self.limits.get("max_realtime_factor")
         return factor or None
+
+    @property
+    def identity(self) -> bool:
+        """Whether every reply is byte-identical to its frame: the chain holds only
+        IDENTITY_PROCESSORS."""
+        return is_identity_chain(stage.name for stage in self.chain)

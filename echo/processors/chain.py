@@ -18,9 +18,12 @@ def resolve_values(
     values = cls.defaults(rate)
     for name, value in given.items():
         option = cls.option(name)
-        values[name] = (
-            option.from_text(value, rate) if text else option.from_json(value, rate)
-        )
+        try:
+            values[name] = (
+                option.from_text(value, rate) if text else option.from_json(value, rate)
+            )
+        except OptionError as error:  # as the query key writes it: gain.db
+            raise OptionError(f"{cls.name}.{error}") from None
     cls.check_values(values, rate)
     return values
 
