@@ -8,6 +8,7 @@ from django.test import AsyncClient
 from echo.models import SessionRecord
 from echo.processors import PROCESSORS, Chain, Echo
 from echo.protocol import F32, S16, decode_frame, encode_frame
+from tests.chain_cases import BAD_QUERIES, CHAIN, CHAIN_QUERY
 from tests.conftest import frames, sine
 from wsaudio_site.asgi import application
 
@@ -16,8 +17,6 @@ from .conftest import expect_close, open_session, send_control
 RATE = 16384
 TONE = sine(RATE, 1.0, 440, amplitude=0.25)
 NOISE = np.random.default_rng(9).uniform(-0.5, 0.5, RATE).astype(np.float32)
-CHAIN = "highpass,compressor,gain"
-CHAIN_QUERY = f"processor={CHAIN}&gain.db=-6&highpass.cutoff_hz=300"
 
 
 def expected_replies(names, texts, blocks, fmt):
@@ -75,38 +74,7 @@ async def test_ready_lists_the_chain_with_every_resolved_option():
         assert "configure" in ready["accepts"]
 
 
-@pytest.mark.parametrize(
-    ("query", "detail"),
-    [
-        ("processor=nope", "processor 'nope' is unknown; use one or more of echo,"),
-        ("processor=gain,", "processor '' is unknown"),
-        ("processor=", "processor '' is unknown"),
-        ("processor=gain,gain", "processor 'gain' is named twice"),
-        (
-            "processor=echo,gain,highpass,lowpass,compressor,limiter,delay,reverb,robot",
-            "the chain has 9 processors; at most 8",
-        ),
-        ("processor=gain&gain.loud=1", "gain has no option 'loud'; its options: db"),
-        (
-            "processor=gain&gain.db=loud",
-            "gain.db is 'loud', not a number; use a number",
-        ),
-        ("processor=gain&gain.db=99", "gain.db is 99, out of range; use a number from"),
-        ("processor=gain&gain.db=inf", "gain.db is 'inf', not a number"),
-        ("processor=gain&gain.db=1e400", "gain.db is not finite"),
-        ("processor=gain&gain.db=", "gain.db is empty"),
-        ("processor=gain&gain.db=1&gain.db=2", "query key 'gain.db' is given twice"),
-        ("processor=gain&delay.mix=1", "sets an option of 'delay', which is not in"),
-        ("gain.db=1", "sets an option of 'gain', which is not in the chain"),
-        ("processor=lowpass&lowpass.order=2.5", "lowpass.order is '2.5', not an int"),
-        (
-            "processor=lowpass&lowpass.cutoff_hz=8000",
-            "lowpass.cutoff_hz is 8000, out of range; "
-            "use a number from 10 to 7372.8 Hz",
-        ),
-        ("processor=gain&Gain.db=1", "query key 'Gain.db' is unknown"),
-    ],
-)
+@pytest.mark.parametrize(("query", "detail"), BAD_QUERIES)
 async def test_every_bad_chain_or_option_gets_bad_request_and_4400(query, detail):
     comm = WebsocketCommunicator(application, f"/ws/echo/{RATE}/?{query}")
     connected, _ = await comm.connect()

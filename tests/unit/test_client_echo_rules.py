@@ -4,11 +4,11 @@ the server's limits in ``ready`` would punish."""
 import pytest
 
 from echo import protocol
-
-ECHO_CHAIN = [{"name": "echo", "options": {}}]
 from wsaudio_client.__main__ import EXIT_USAGE, main
 from wsaudio_client.stream_file import _check_limits
 from wsaudio_client.wire import Ready
+
+ECHO_CHAIN = [{"name": "echo", "options": {}}]
 
 
 def ready(**config) -> Ready:

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from echo import protocol
-
-ECHO_CHAIN = [{"name": "echo", "options": {}}]
 from wsaudio_client import errors, wire
 from wsaudio_client.errors import ServerError
 
 from ..live.server import ROOT
+
+ECHO_CHAIN = [{"name": "echo", "options": {}}]
 
 
 def test_error_codes_close_codes_and_constants_match_the_server():

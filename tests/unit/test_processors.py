@@ -28,7 +28,7 @@ def peak_db(samples: np.ndarray) -> float:
 
 
 def rms_db(samples: np.ndarray) -> float:
-    """Unlike a sampled peak, exact for a tone near the rate's half, whatever its phase."""
+    """Unlike a sampled peak, exact near half the rate, whatever the phase."""
     return dbfs(float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))))
 
 
@@ -157,9 +157,7 @@ def random_splits(total: int, longest: int, seed: int) -> list[int]:
 
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("name", list(PROCESSORS))
-def test_every_builtin_gives_the_same_samples_however_the_stream_is_framed(
-    name, rate
-):
+def test_every_builtin_gives_the_same_samples_however_the_stream_is_framed(name, rate):
     rng = np.random.default_rng(11)
     sent = (0.3 * rng.standard_normal(rate) + tone(220, rate, 1.0)).astype(np.float32)
     options = BUSY_OPTIONS.get(name, {})

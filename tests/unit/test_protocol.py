@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from echo import protocol
+from echo.protocol import F32, S16, CloseCode, ErrorCode, ProtocolError
 
 ECHO_CHAIN = [{"name": "echo", "options": {}}]
-from echo.protocol import F32, S16, CloseCode, ErrorCode, ProtocolError
 
 PROCESSORS = ("echo",)
 

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from echo.processors.options import KINDS
 from echo.protocol import (
     CLIENT_STATS_FIELDS,
     CONTROL_TYPES,
@@ -12,7 +13,6 @@ from echo.protocol import (
     ErrorCode,
     ProtocolError,
 )
-from echo.processors.options import KINDS
 from echo.sessions.stats import SessionStats
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
