@@ -73,7 +73,13 @@ def test_a_bound_given_as_a_fraction_of_the_rate_is_resolved_per_session():
 
 @pytest.mark.parametrize(
     ("option", "value", "taken"),
-    [(DB, -12, -12.0), (DB, 1.5, 1.5), (ORDER, 2, 2), (ORDER, 2.0, 2), (ON, True, True)],
+    [
+        (DB, -12, -12.0),
+        (DB, 1.5, 1.5),
+        (ORDER, 2, 2),
+        (ORDER, 2.0, 2),
+        (ON, True, True),
+    ],
 )
 def test_json_values_of_the_right_type_are_taken(option, value, taken):
     assert option.from_json(value, 16384) == taken
