@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from .models import SessionRecord
 from .records.charts import bar_chart
 from .records.display import (
+    chain_text,
     close_code_text,
     duration_text,
     hours_text,
@@ -99,7 +100,18 @@ class SessionRecordAdmin(admin.ModelAdmin):
             "Session",
             {"fields": ["uuid", "user", "started_at", "ended_at", "duration"]},
         ),
-        ("Audio", {"fields": ["rate", "format", "processor", "audio_seconds"]}),
+        (
+            "Audio",
+            {
+                "fields": [
+                    "rate",
+                    "format",
+                    "processor",
+                    "chain_options",
+                    "audio_seconds",
+                ]
+            },
+        ),
         (
             "Traffic",
             {"fields": ["frames_in", "frames_out", "bytes_in", "bytes_out"]},
@@ -183,6 +195,10 @@ class SessionRecordAdmin(admin.ModelAdmin):
     @admin.display(description="started (UTC)", ordering="started_at")
     def started(self, record: SessionRecord) -> str:
         return f"{record.started_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="chain options")
+    def chain_options(self, record: SessionRecord) -> str:
+        return chain_text(record.chain)
 
     @admin.display(description="rate (Hz)", ordering="rate")
     def rate_display(self, record: SessionRecord) -> int:

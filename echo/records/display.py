@@ -62,3 +62,15 @@ def share_text(share: float) -> str:
 
 def milliseconds_text(ms: float | None) -> str:
     return "—" if ms is None else f"{ms:.1f} ms"
+
+
+def chain_text(chain: list[dict]) -> str:
+    """A record's chain as people read it: ``gain (db -6) → robot (hz 50)``."""
+    stages = []
+    for stage in chain:
+        values = ", ".join(
+            f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+            for name, value in stage["options"].items()
+        )
+        stages.append(f"{stage['name']} ({values})" if values else stage["name"])
+    return " → ".join(stages) or "—"

@@ -398,3 +398,17 @@ def test_a_malformed_filter_sends_back_to_the_list_rather_than_failing(
     assert response.status_code == 302
     assert response.url.endswith("?e=1")
     assert summary(admin_client, "?e=1")["sessions"] == "10"
+
+
+def test_the_detail_page_shows_the_chain_with_each_options_latest_value(
+    admin_client, known_records
+):
+    SessionRecord.objects.filter(pk=known_uuid(5)).update(
+        processor="highpass,gain",
+        chain=[
+            {"name": "highpass", "options": {"cutoff_hz": 300.0, "order": 4}},
+            {"name": "gain", "options": {"db": -6.5}},
+        ],
+    )
+    html = unescape(admin_client.get(change_url(5)).content.decode())
+    assert "highpass (cutoff_hz 300, order 4) → gain (db -6.5)" in html
