@@ -14,9 +14,14 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware  # noqa: E402
 
+from echo.conf import processor_registry  # noqa: E402
 from echo.lifespan import lifespan  # noqa: E402
 from echo.origin import OriginCheck  # noqa: E402
 from echo.routing import websocket_urlpatterns  # noqa: E402
+
+# A WSAUDIO_PROCESSORS entry that does not import stops the server here, at its
+# start, rather than failing every session's handshake (manage.py check says why).
+processor_registry()
 
 if "daphne.server" in sys.modules:  # served by Daphne (its CLI or runserver)
     from .daphne_close import deliver_before_closing
@@ -34,7 +39,7 @@ application = ProtocolTypeRouter(
 )
 
 # Tuning for the event loop that carries every session of this process.
-# Everything loaded so far lives as long as the process: move it out of the
+# Everything loaded so far (the processors' libraries included) lives as long as the process: move it out of the
 # cyclic garbage collector's sight, so that a full collection (which stops every
 # session) walks only the objects made since. Measured under Uvicorn with 500
 # streams: full collections of 14-33 ms, the longest stalls of a run.

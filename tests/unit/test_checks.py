@@ -28,6 +28,9 @@ def test_the_default_settings_pass(settings):
         ("WSAUDIO_METRICS_FLUSH_SECONDS", 0.0, "wsaudio.E004"),
         ("WSAUDIO_METRICS_FLUSH_SECONDS", float("inf"), "wsaudio.E004"),
         ("WSAUDIO_METRICS_RETENTION_DAYS", 0, "wsaudio.E004"),
+        ("WSAUDIO_PROCESSORS", ["no.such.Module"], "wsaudio.E006"),
+        ("WSAUDIO_PROCESSORS", ["json.JSONDecoder"], "wsaudio.E006"),
+        ("WSAUDIO_PROCESSORS", ["echo.processors.Gain"], "wsaudio.E006"),  # twice
     ],
 )
 def test_inconsistent_settings_fail_the_checks(settings, name, value, check_id):
