@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from echo.records import flusher as records_flusher
 from echo.sessions.limits import SESSIONS
@@ -65,6 +67,15 @@ def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr("echo.consumers.monotonic", fake)
     return fake
+
+
+@pytest.fixture
+async def close_sync_thread_connections():
+    """For tests that use the database: the ORM calls run on asgiref's one sync
+    thread, whose connections must not outlive the test database's access
+    (Channels touches them before each handler)."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.db import connection, connections
+from django.db import connection
 from django.test import AsyncClient, Client
 
 from echo.models import SessionRecord
@@ -20,19 +20,14 @@ from wsaudio_site.asgi import application
 
 from .conftest import expect_close, open_session, send_control, stats
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_sync_thread_connections"),
+]
 
 RATE = 16384
 TONE = sine(RATE, 1.0, 1000, amplitude=0.25)  # -12.04 dBFS, peak and RMS
 FRAMES = [block.tobytes() for block in frames(TONE, 1024)]  # 16 frames of f32
-
-
-@pytest.fixture(autouse=True)
-async def close_sync_thread_connections():
-    """The ORM calls here run on asgiref's one sync thread; its connections must not
-    outlive the test database's access (Channels touches them before each handler)."""
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 def aes17_dbfs(audio: np.ndarray) -> tuple[float, float]:

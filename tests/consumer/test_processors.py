@@ -183,6 +183,7 @@ async def test_api_info_lists_every_processor_with_its_options_schema():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_sync_thread_connections")
 async def test_the_record_keeps_the_chain_with_its_latest_options(flusher):
     path = f"/ws/echo/{RATE}/?{CHAIN_QUERY}"
     async with open_session(path) as (comm, ready):
@@ -211,6 +212,7 @@ globals().update({cls.__name__: cls for cls in LONG_NAMES})  # for their dotted 
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_sync_thread_connections")
 async def test_the_longest_chain_fits_the_record(flusher, settings):
     settings.WSAUDIO_PROCESSORS = [f"{__name__}.{cls.__name__}" for cls in LONG_NAMES]
     chain = ",".join(cls.name for cls in LONG_NAMES)
