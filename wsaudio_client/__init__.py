@@ -20,7 +20,7 @@ from .errors import (
     WsaudioError,
 )
 from .session import Reply, Session, connect
-from .wire import CloseCode, ErrorCode, Ready, decode_frame, encode_frame
+from .wire import CloseCode, ErrorCode, Ready, Stage, decode_frame, encode_frame
 
 __all__ = [
     "BadFrame",
@@ -40,6 +40,7 @@ __all__ = [
     "ServerError",
     "Session",
     "SessionClosed",
+    "Stage",
     "TooManyErrors",
     "TooManyMessages",
     "UnexpectedMessage",

@@ -16,7 +16,7 @@ from . import report
 from .errors import WsaudioError
 from .loadtest import LoadTest, LoadTestLimits, run_loadtest
 from .stream_file import echo_file
-from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, FORMATS
+from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, FORMATS, OPTION_KEY
 
 DEFAULT_SERVER = "ws://127.0.0.1:8000"
 EXIT_SESSION_FAILED = 1  # the server could not be reached or ended the session
@@ -48,6 +48,7 @@ def _echo(args: argparse.Namespace) -> int:
                 rate=args.rate,
                 format=args.format,
                 processor=args.processor,
+                options=dict(args.option),
                 frame_samples=args.frame_samples,
                 speed=args.speed,
                 on_reply=lambda done, total: progress.update(
@@ -80,6 +81,16 @@ def _loadtest(args: argparse.Namespace) -> int:
     if args.check and not results.held_real_time:
         return EXIT_NOT_HELD
     return 0
+
+
+def _option(text: str) -> tuple[str, str]:
+    """``NAME.OPTION=VALUE`` as a query key and its value; the server checks both."""
+    key, equals, value = text.partition("=")
+    if not equals or not OPTION_KEY.fullmatch(key):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NAME.OPTION=VALUE, such as gain.db=-6"
+        )
+    return key, value
 
 
 def _print(summary: dict[str, Any], as_json: bool, tables) -> None:
@@ -122,13 +133,26 @@ def _parser() -> argparse.ArgumentParser:
         help="stream a file through the server and save what comes back",
         description="Stream an audio file (any rate and channel count; mixed to "
         "mono and resampled to --rate) at real-time pace, write the replies to "
-        "--output, and report lost and mismatched frames and round-trip times.",
+        "--output, and report lost and mismatched frames, round-trip times and "
+        "what analysis processors reported.",
     )
     echo.add_argument("input", help="a WAV, FLAC or other libsndfile file")
     echo.add_argument(
         "-o", "--output", help="write the replies here (WAV or FLAC, mono, at --rate)"
     )
-    echo.add_argument("--processor", help="a processor from /api/info/ (echo)")
+    echo.add_argument(
+        "--processor",
+        help="a chain of processors from /api/info/, separated by commas, such as "
+        "highpass,gain (default echo)",
+    )
+    echo.add_argument(
+        "--option",
+        type=_option,
+        action="append",
+        default=[],
+        metavar="NAME.OPTION=VALUE",
+        help="an option of a processor in the chain, such as gain.db=-6; repeatable",
+    )
     echo.add_argument(
         "--speed",
         type=float,
@@ -159,7 +183,12 @@ def _parser() -> argparse.ArgumentParser:
         default=10.0,
         help=f"how long each stream sends, up to {limits.max_seconds:g}",
     )
-    load.add_argument("--processor", default="echo", help="only echo is checked")
+    load.add_argument(
+        "--processor",
+        default="echo",
+        help="echo, or another chain of identities (echo, analysis): only replies "
+        "that should equal their frames can be checked",
+    )
     load.add_argument(
         "--ramp-batch", type=int, default=50, help="connections opened at a time"
     )

@@ -30,7 +30,14 @@ from .errors import HandshakeFailed, ServerError, SessionClosed, WsaudioError
 from .measure import LoopLag, now, percentiles_ms, sleep_until
 from .session import Reply, Session, connect
 from .tagging import MAX_STREAMS, TAG_SAMPLES, FrameTagger
-from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, FORMATS, session_url
+from .wire import (
+    DEFAULT_FRAME_SAMPLES,
+    DEFAULT_RATE,
+    FORMATS,
+    IDENTITY_PROCESSORS,
+    is_identity_chain,
+    session_url,
+)
 
 # What "held real time" means: every stream connected, no reply differs from its
 # frame, this share of frames came back, and this round trip at the 99th percentile.
@@ -110,8 +117,9 @@ class LoadTest:
             (self.ramp_batch >= 1, "--ramp-batch 1 or more"),
             (0 <= self.ramp_interval <= 60, "--ramp-interval 0..60 seconds"),
             (
-                self.processor == "echo",
-                "only the echo processor's replies can be checked",
+                is_identity_chain(self.processor.split(",")),
+                "--processor: only the replies of identities "
+                f"({', '.join(sorted(IDENTITY_PROCESSORS))}) can be checked",
             ),
         )
         for holds, rule in checks:

@@ -51,6 +51,7 @@ def echo_tables(summary: dict[str, Any]) -> list[Table]:
             ("session", summary["session"]),
             ("rate / format", f"{summary['rate']} Hz {summary['format']}"),
             ("processor", summary["processor"]),
+            ("chain", _chain(summary["chain"])),
             ("input", summary["input"]["path"]),
             ("output", summary["output"]),
             ("elapsed (s)", summary["elapsed_s"]),
@@ -68,7 +69,43 @@ def echo_tables(summary: dict[str, Any]) -> list[Table]:
         ],
     )
     stats = _table("server stats", (summary["server_stats"] or {}).items())
-    return [session, results, stats]
+    tables = [session, results, stats]
+    if summary["analysis"]:
+        tables.append(_analysis_table(summary["analysis"]))
+    return tables
+
+
+def _chain(chain: list[dict[str, Any]] | None) -> str | None:
+    """``highpass (cutoff_hz=300.0, order=2) → gain (db=-6.0)``"""
+    if chain is None:
+        return None
+    return " → ".join(_stage(stage) for stage in chain)
+
+
+def _stage(stage: dict[str, Any]) -> str:
+    options = ", ".join(f"{name}={value}" for name, value in stage["options"].items())
+    return f"{stage['name']} ({options})" if options else stage["name"]
+
+
+def _analysis_table(reports: list[dict[str, Any]]) -> Table:
+    """One row per analysis message, a column per member (dBFS, Hz, band levels)."""
+    columns = list(dict.fromkeys(key for report in reports for key in report))
+    table = Table(title="analysis", title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "bands" else "right")
+    for report in reports:
+        table.add_row(*(_value(report.get(column)) for column in columns))
+    return table
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list):
+        return " ".join(_value(item) for item in value)
+    return str(value)
 
 
 def loadtest_tables(summary: dict[str, Any]) -> list[Table]:

@@ -1,12 +1,14 @@
 """One wsaudio session over the ``websockets`` asyncio client: connect, wait for
-``ready``, send frames and control messages, receive replies in order."""
+``ready``, send frames and control messages, receive replies in order, change the
+chain's options."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +18,19 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from .errors import HandshakeFailed, ServerError, SessionClosed, UnexpectedMessage
+from .errors import (
+    HandshakeFailed,
+    ServerError,
+    SessionClosed,
+    UnexpectedMessage,
+    WsaudioError,
+)
 from .wire import (
     DEFAULT_RATE,
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
     CloseCode,
+    ErrorCode,
     Ready,
     decode_frame,
     encode_frame,
@@ -50,10 +59,14 @@ class Session:
     """A session that got ``ready``; made by ``connect``.
 
     Replies come back from ``receive`` (or ``async for``) in order, each as a
-    ``Reply`` naming the frame it answers; control messages such as ``pong`` and
-    ``stats`` come back as dicts. An ``error`` raises its ``ServerError`` subclass:
-    for those that leave the session open (``closes_session`` is False) the caller
-    may go on receiving.
+    ``Reply`` naming the frame it answers; control messages such as ``pong``,
+    ``stats`` and ``analysis`` come back as dicts. An ``error`` raises its
+    ``ServerError`` subclass: for those that leave the session open
+    (``closes_session`` is False) the caller may go on receiving.
+
+    ``configure`` may run while another task waits in ``receive``: whichever of the
+    two reads the answer hands it to ``configure``, and what ``configure`` reads
+    before its answer waits, in order, for ``receive``.
     """
 
     def __init__(self, websocket: ClientConnection, ready: Ready) -> None:
@@ -61,6 +74,12 @@ class Session:
         self.ready = ready
         self.frames_sent = 0  # binary messages sent: the server's frame index
         self._unanswered: deque[int] = deque()  # frames with no reply or error yet
+        # What configure read on its way to its answer, for receive to return.
+        self._held: deque[Reply | dict[str, Any] | WsaudioError] = deque()
+        self._answers: dict[int, asyncio.Future] = {}  # configure id -> its answer
+        self._configure_ids = itertools.count(1)
+        self._reading = False  # a task is reading the socket (one at a time)
+        self._read_done: asyncio.Future | None = None  # made when a task waits
 
     @property
     def unanswered(self) -> int:
@@ -96,20 +115,58 @@ class Session:
         """Ask for the server's ``stats``; they come back through ``receive``."""
         await self.send_control({"type": "stats"})
 
+    async def configure(self, processor: str, /, **options: Any) -> dict[str, Any]:
+        """Give ``processor`` of the chain new option values from the next frame on
+        (``configure("gain", db=-12)``); return the server's ``configured`` answer,
+        whose ``options`` hold every option's current value.
+
+        Raise ``BadMessage`` when the server refuses the change (the session and
+        every old value stay), and the session's error when it ends meanwhile.
+        """
+        if "configure" not in self.ready.accepts:
+            raise WsaudioError("this server does not accept configure (ready.accepts)")
+        request = next(self._configure_ids)
+        answer = asyncio.get_running_loop().create_future()
+        self._answers[request] = answer
+        try:
+            await self.send_control(
+                {
+                    "type": "configure",
+                    "id": request,
+                    "processor": processor,
+                    "options": options,
+                }
+            )
+            while not answer.done():
+                if self._reading:  # another task reads: it will hand the answer on
+                    await self._read_over(answer)
+                    continue
+                try:
+                    message = await self._read()
+                except WsaudioError as error:
+                    message = error  # receive raises it in its turn
+                if message is not None:
+                    self._held.append(message)
+        finally:
+            del self._answers[request]
+        result = answer.result()
+        if isinstance(result, WsaudioError):
+            raise result
+        return result
+
     async def receive(self) -> Reply | dict[str, Any]:
         """The next reply or control message; raise on ``error`` and on close."""
-        try:
-            message = await self.websocket.recv()
-        except ConnectionClosed as closed:
-            raise _session_closed(closed) from None
-        if isinstance(message, bytes):
-            if not self._unanswered:
-                raise UnexpectedMessage("a binary reply arrived with no frame sent")
-            return Reply(self._unanswered.popleft(), message, self.ready.format)
-        decoded = _parse_json(message)
-        if decoded.get("type") == "error":
-            raise await self._error(decoded)
-        return decoded
+        while True:
+            while self._reading:
+                await self._read_over()
+            if self._held:
+                held = self._held.popleft()
+                if isinstance(held, WsaudioError):
+                    raise held
+                return held
+            message = await self._read()
+            if message is not None:
+                return message
 
     def __aiter__(self) -> AsyncIterator[Reply | dict[str, Any]]:
         return self
@@ -124,6 +181,62 @@ class Session:
 
     async def close(self, code: int = CloseCode.NORMAL) -> None:
         await self.websocket.close(code)
+
+    async def _read(self) -> Reply | dict[str, Any] | None:
+        """The next message off the socket; None for an answer to ``configure``,
+        which goes to the call waiting for it instead."""
+        self._reading = True
+        try:
+            try:
+                message = await self.websocket.recv()
+            except ConnectionClosed as closed:
+                raise self._ended(_session_closed(closed)) from None
+            if isinstance(message, bytes):
+                if not self._unanswered:
+                    raise UnexpectedMessage("a binary reply arrived with no frame sent")
+                return Reply(self._unanswered.popleft(), message, self.ready.format)
+            decoded = _parse_json(message)
+            kind = decoded.get("type")
+            if kind == "error":
+                error = await self._error(decoded)
+                if error.closes_session:
+                    raise self._ended(error)
+                answer = self._waiting_for(decoded)
+                if error.code != ErrorCode.BAD_MESSAGE or answer is None:
+                    raise error
+                answer.set_result(error)
+                return None
+            if kind == "configured" and (answer := self._waiting_for(decoded)):
+                answer.set_result(decoded)
+                return None
+            return decoded
+        finally:
+            self._reading = False
+            if self._read_done is not None:
+                self._read_done.set_result(None)
+                self._read_done = None
+
+    async def _read_over(self, *or_done: asyncio.Future) -> None:
+        """Wait until the task reading the socket has its message (or until one of
+        ``or_done`` is done)."""
+        if self._read_done is None:
+            self._read_done = asyncio.get_running_loop().create_future()
+        await asyncio.wait(
+            {self._read_done, *or_done}, return_when=asyncio.FIRST_COMPLETED
+        )
+
+    def _waiting_for(self, message: dict[str, Any]) -> asyncio.Future | None:
+        """The answer a ``configure`` call waits for, if ``message`` is it."""
+        request = message.get("id")
+        answer = self._answers.get(request) if type(request) is int else None
+        return answer if answer is not None and not answer.done() else None
+
+    def _ended(self, error: WsaudioError) -> WsaudioError:
+        """``error`` ends the session: it is the answer of every configure waiting."""
+        for answer in self._answers.values():
+            if not answer.done():
+                answer.set_result(error)
+        return error
 
     async def _error(self, message: dict[str, Any]) -> ServerError:
         error = await _server_error(self.websocket, message)
@@ -142,19 +255,22 @@ async def connect(
     *,
     format: str | None = None,
     processor: str | None = None,
+    options: Mapping[str, Any] | None = None,
     **websocket_options: Any,
 ) -> AsyncIterator[Session]:
     """Open a session on ``server`` (its base URL, such as ws://127.0.0.1:8000).
 
-    Returns once ``ready`` has arrived; a refused session raises its error (for
-    example ``BadRequest`` or ``Busy``, with ``close_code`` set), an unreachable
-    server ``HandshakeFailed``. The session closes with 1000 on leaving the block.
-    ``websocket_options`` go to ``websockets.asyncio.client.connect``.
+    ``processor`` is a chain such as ``"highpass,gain"``, ``options`` its values by
+    query key, such as ``{"gain.db": -6}``. Returns once ``ready`` has arrived; a
+    refused session raises its error (for example ``BadRequest`` or ``Busy``, with
+    ``close_code`` set), an unreachable server ``HandshakeFailed``. The session
+    closes with 1000 on leaving the block. ``websocket_options`` go to
+    ``websockets.asyncio.client.connect``.
     """
-    url = session_url(server, rate, format=format, processor=processor)
-    options = {"compression": None, "max_size": MAX_MESSAGE_BYTES}
+    url = session_url(server, rate, format=format, processor=processor, options=options)
+    defaults = {"compression": None, "max_size": MAX_MESSAGE_BYTES}
     try:
-        websocket = await websocket_connect(url, **(options | websocket_options))
+        websocket = await websocket_connect(url, **(defaults | websocket_options))
     except InvalidStatus as refused:
         status = refused.response.status_code
         raise HandshakeFailed(

@@ -1,11 +1,11 @@
 """The ``echo`` command: stream an audio file through a server at a steady pace,
-keep what comes back, and measure every round trip."""
+keep what comes back (replies and analysis), and measure every round trip."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,11 @@ class EchoRun:
     frames_sent: int = 0
     frames_received: int = 0
     frames_refused: int = 0  # answered by bad_frame or rate_limited, not a reply
-    mismatched: int | None = None  # replies not byte-identical; None: not an echo
+    # Replies not byte-identical to their frame; None: the chain changes the audio.
+    mismatched: int | None = None
     rtt_seconds: list[float] = field(default_factory=list)
+    # The analysis messages, in order, each without its "type".
+    analysis: list[dict[str, Any]] = field(default_factory=list)
     server_stats: dict[str, Any] | None = None
     elapsed_s: float = 0.0
     output: str | None = None
@@ -49,6 +52,7 @@ class EchoRun:
             "rate": self.ready.get("rate"),
             "format": self.ready.get("format"),
             "processor": self.ready.get("processor"),
+            "chain": self.ready.get("chain"),
             "input": self.input,
             "output": self.output,
             "elapsed_s": round(self.elapsed_s, 3),
@@ -61,7 +65,14 @@ class EchoRun:
             },
             "rtt_ms": percentiles_ms(self.rtt_seconds),
             "server_stats": self.server_stats,
+            "analysis": self.analysis,
         }
+
+    def keep_analysis(self, message: dict[str, Any]) -> None:
+        """Keep ``message`` if it is an ``analysis``: no other control message is
+        expected while frames stream."""
+        if message.get("type") == "analysis":
+            self.analysis.append({k: v for k, v in message.items() if k != "type"})
 
 
 async def echo_file(
@@ -72,12 +83,16 @@ async def echo_file(
     rate: int = DEFAULT_RATE,
     format: str = "f32",
     processor: str | None = None,
+    options: Mapping[str, Any] | None = None,
     frame_samples: int = DEFAULT_FRAME_SAMPLES,
     speed: float = 1.0,
     on_reply: Callable[[int, int], None] | None = None,
 ) -> EchoRun:
-    """Stream ``input_path`` to ``server`` at ``speed`` x real time.
+    """Stream ``input_path`` to ``server`` at ``speed`` x real time, through the
+    chain ``processor`` with ``options`` by query key (``{"gain.db": -6}``).
 
+    Replies are compared with their frames only when the chain is all identities
+    (``Ready.identity``); analysis messages are kept in ``EchoRun.analysis``.
     ``on_reply(done, total)`` is called as frames are answered (a progress bar).
     Raises ValueError before streaming when ``frame_samples`` or ``speed`` break
     the limits in ``ready``, and the session's ``ServerError`` when it ends it.
@@ -97,13 +112,19 @@ async def echo_file(
         },
     )
     started = time.perf_counter()
-    async with connect(server, rate, format=format, processor=processor) as session:
+    async with connect(
+        server, rate, format=format, processor=processor, options=options
+    ) as session:
         ready = session.ready
         run.ready = {
             "session": ready.session,
             "rate": ready.rate,
             "format": ready.format,
             "processor": ready.processor,
+            "chain": [
+                {"name": stage.name, "options": stage.options, **stage.fields}
+                for stage in ready.chain
+            ],
         }
         _check_limits(ready, frame_samples, speed)
         frames = [
@@ -157,7 +178,7 @@ async def _stream(
     stride = len(frames[0]) * FORMATS[ready.format].itemsize if frames else 0
     unanswered: dict[int, tuple[float, bytes]] = {}  # index -> (sent at, bytes)
     all_queued = False
-    if ready.processor == "echo":
+    if ready.identity:
         run.mismatched = 0
 
     async def receive_all() -> None:
@@ -169,7 +190,8 @@ async def _stream(
                 run.frames_refused += 1
                 continue
             if not isinstance(reply, Reply):
-                continue  # a control message; none is expected here
+                run.keep_analysis(reply)
+                continue
             sent_at, data = unanswered.pop(reply.frame)
             run.rtt_seconds.append(now() - sent_at)
             run.frames_received += 1
@@ -221,5 +243,8 @@ async def _final_stats(session: Session, run: EchoRun) -> dict[str, Any]:
                 message = await session.receive()
             except (BadFrame, RateLimited):
                 continue  # a frame given up on while draining
-            if isinstance(message, dict) and message.get("type") == "stats":
+            if isinstance(message, Reply):
+                continue  # a reply that came after DRAIN_SECONDS: lost already
+            if message.get("type") == "stats":
                 return {k: v for k, v in message.items() if k != "type"}
+            run.keep_analysis(message)  # the last frame's analysis follows its reply

@@ -39,10 +39,11 @@ application = ProtocolTypeRouter(
 )
 
 # Tuning for the event loop that carries every session of this process.
-# Everything loaded so far (the processors' libraries included) lives as long as the process: move it out of the
-# cyclic garbage collector's sight, so that a full collection (which stops every
-# session) walks only the objects made since. Measured under Uvicorn with 500
-# streams: full collections of 14-33 ms, the longest stalls of a run.
+# Everything loaded so far (the processors' libraries included) lives as long as
+# the process: move it out of the cyclic garbage collector's sight, so that a full
+# collection (which stops every session) walks only the objects made since.
+# Measured under Uvicorn with 500 streams: full collections of 14-33 ms, the
+# longest stalls of a run.
 gc.freeze()
 # While the metrics flusher writes records on its thread, the loop gets the GIL
 # back only every switch interval (5 ms by default), several times per flush.

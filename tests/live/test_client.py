@@ -1,6 +1,6 @@
 """The Python client against a real server: audio comes back sample for sample,
-every error code arrives as its own exception, and the commands report true
-numbers."""
+or through a chain as it should, every error code arrives as its own exception,
+configure changes a session as it runs, and the commands report true numbers."""
 
 import asyncio
 import json
@@ -16,6 +16,7 @@ import wsaudio_client as client
 from wsaudio_client.audio import read_mono
 from wsaudio_client.stream_file import echo_file
 
+from ..chain_cases import CHAIN
 from ..conftest import frames, sine
 from .extra_processors import ALWAYS_FAILS
 from .server import ROOT, running_server
@@ -245,6 +246,136 @@ async def test_a_server_that_is_gone_is_a_failed_handshake(echo_server):
             pass
 
 
+# --- chains and configure ----------------------------------------------------------
+
+
+def level_db(samples: np.ndarray) -> float:
+    """RMS level in dB (full scale 1.0)."""
+    return 10 * math.log10(np.mean(np.square(samples, dtype=np.float64)))
+
+
+async def test_a_chain_and_its_options_come_back_in_ready(echo_server):
+    async with client.connect(
+        echo_server.ws_url,
+        processor=CHAIN,
+        options={"gain.db": -6, "highpass.cutoff_hz": 300},
+    ) as session:
+        ready = session.ready
+    assert ready.processor == CHAIN
+    assert [stage.name for stage in ready.chain] == CHAIN.split(",")
+    assert ready.chain[0].options["cutoff_hz"] == 300.0
+    assert ready.chain[2].options == {"db": -6.0}
+    assert not ready.identity
+
+
+async def test_an_option_the_processor_lacks_raises_bad_request(echo_server):
+    with pytest.raises(client.BadRequest) as refused:
+        async with client.connect(
+            echo_server.ws_url, processor="gain", options={"gain.loud": 1}
+        ):
+            pass
+    assert refused.value.close_code == 4400
+    assert "its options: db" in refused.value.detail
+
+
+async def test_configure_answers_with_every_value_and_the_next_frames_follow_it(
+    echo_server,
+):
+    frame = sine(16384, 1024 / 16384, 512)  # 512 Hz: whole cycles in every frame
+    async with client.connect(echo_server.ws_url, processor="gain") as session:
+        await session.send(frame)
+        before = await asyncio.wait_for(session.receive(), WAIT)
+        answer = await asyncio.wait_for(session.configure("gain", db=-12), WAIT)
+        for _ in range(2):  # the new level ramps in over the first 20 ms
+            await session.send(frame)
+            after = await asyncio.wait_for(session.receive(), WAIT)
+    assert (answer["type"], answer["processor"]) == ("configured", "gain")
+    assert answer["options"] == {"db": -12.0}
+    assert np.array_equal(before.samples(), frame)
+    assert level_db(after.samples()) - level_db(frame) == pytest.approx(-12, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("processor", "options", "detail"),
+    [
+        ("gain", {"db": 99}, "gain.db is 99, out of range"),
+        ("gain", {"loud": 1}, "gain has no option 'loud'"),
+        ("delay", {"mix": 1}, "'delay' is not in this session's chain: gain"),
+    ],
+)
+async def test_a_refused_configure_raises_bad_message_and_the_session_goes_on(
+    echo_server, processor, options, detail
+):
+    frame = sine(16384, 1024 / 16384, 512)
+    async with client.connect(
+        echo_server.ws_url, processor="gain", options={"gain.db": -6}
+    ) as session:
+        with pytest.raises(client.BadMessage) as refused:
+            await asyncio.wait_for(session.configure(processor, **options), WAIT)
+        await session.send(frame)
+        reply = await asyncio.wait_for(session.receive(), WAIT)
+        answer = await asyncio.wait_for(session.configure("gain", db=0), WAIT)
+    assert detail in refused.value.detail
+    assert type(refused.value.fields["id"]) is int
+    assert not refused.value.closes_session
+    assert level_db(reply.samples()) - level_db(frame) == pytest.approx(-6, abs=1e-3)
+    assert answer["options"] == {"db": 0.0}
+    assert answer["id"] != refused.value.fields["id"]
+
+
+async def test_what_configure_reads_before_its_answer_comes_back_from_receive_in_order(
+    echo_server,
+):
+    frame = sine(16384, 1024 / 16384, 512)  # one analysis hop per frame
+    async with client.connect(echo_server.ws_url, processor="analysis") as session:
+        for _ in range(3):
+            await session.send(frame)
+        answer = await asyncio.wait_for(session.configure("analysis", bands=2), WAIT)
+        await session.ping("after")
+        received = [await asyncio.wait_for(session.receive(), WAIT) for _ in range(7)]
+    assert answer["options"] == {"window": 2048, "hop": 1024, "bands": 2}
+    kinds = [m.frame if isinstance(m, client.Reply) else m["type"] for m in received]
+    assert kinds == [0, "analysis", 1, "analysis", 2, "analysis", "pong"]
+    assert [m["frame"] for m in received[1:6:2]] == [0, 1, 2]
+    assert session.unanswered == 0
+
+
+async def test_configure_gets_its_answer_while_another_task_receives(echo_server):
+    frame = sine(16384, 1024 / 16384, 512)
+    async with client.connect(echo_server.ws_url, processor="gain") as session:
+
+        async def receive_replies() -> list:
+            return [await session.receive() for _ in range(8)]
+
+        receiver = asyncio.create_task(receive_replies())
+        answers = []
+        for number in range(8):
+            await session.send(frame)
+            await asyncio.sleep(0.01)  # the receiver is waiting on the socket
+            if number in (2, 5):
+                change = session.configure("gain", db=-6 * (number // 2))
+                answers.append(await asyncio.wait_for(change, WAIT))
+        replies = await asyncio.wait_for(receiver, WAIT)
+    assert [answer["options"] for answer in answers] == [{"db": -6.0}, {"db": -12.0}]
+    assert [reply.frame for reply in replies] == list(range(8))  # no configured
+    levels = [level_db(reply.samples()) - level_db(frame) for reply in replies]
+    assert [levels[2], levels[4], levels[7]] == pytest.approx([0, -6, -12], abs=1e-3)
+
+
+async def test_a_configure_that_spends_the_error_budget_ends_the_session(
+    strict_server,
+):
+    async with client.connect(strict_server.ws_url, RATE, processor="gain") as session:
+        for _ in range(2):  # the budget holds three
+            await unknown_message(session)
+            assert isinstance(await next_error(session), client.BadMessage)
+        with pytest.raises(client.BadMessage):
+            await asyncio.wait_for(session.configure("gain", db=99), WAIT)
+        error = await next_error(session)
+    assert type(error) is client.TooManyErrors
+    assert error.close_code == 4429
+
+
 # --- the commands -------------------------------------------------------------------
 
 
@@ -352,3 +483,99 @@ def test_a_short_load_test_checks_every_frame_and_reads_the_server_process(
     assert server["cpu_s"] > 0 and server["rss_peak_mib"] > 0
     assert isinstance(report["held_real_time"], bool)
     assert math.isfinite(report["generator"]["cpu_percent"])
+
+
+def test_echo_through_a_gain_of_minus_6_db_writes_audio_6_db_lower(
+    echo_server, tmp_path
+):
+    audio = sine(16384, 1.0, 440, 0.5)
+    soundfile.write(tmp_path / "in.wav", audio, 16384, subtype="FLOAT")
+    done = run_cli(
+        "echo",
+        str(tmp_path / "in.wav"),
+        "--server",
+        echo_server.ws_url,
+        "--processor",
+        "gain",
+        "--option",
+        "gain.db=-6",
+        "--output",
+        str(tmp_path / "out.wav"),
+        "--speed",
+        "4",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["chain"] == [{"name": "gain", "options": {"db": -6.0}}]
+    assert report["frames"]["received"] == 16
+    assert report["frames"]["mismatched"] is None  # a gain is no identity
+    back, _ = soundfile.read(tmp_path / "out.wav", dtype="float32")
+    assert level_db(back) - level_db(audio) == pytest.approx(-6, abs=1e-3)
+
+
+def test_echo_json_holds_every_analysis_message_and_still_checks_replies(
+    echo_server, tmp_path
+):
+    soundfile.write(tmp_path / "in.wav", sine(16384, 1.0, 440, 0.5), 16384)
+    done = run_cli(
+        "echo",
+        str(tmp_path / "in.wav"),
+        "--server",
+        echo_server.ws_url,
+        "--processor",
+        "analysis",
+        "--option",
+        "analysis.bands=4",
+        "--speed",
+        "4",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["frames"]["mismatched"] == 0  # an identity: compared
+    assert len(report["chain"][0]["band_edges_hz"]) == 5
+    analysis = report["analysis"]
+    # One report per 1024-sample hop, the last one after the last frame's reply.
+    assert [message["frame"] for message in analysis] == list(range(16))
+    last = analysis[-1]
+    assert last["processor"] == "analysis"
+    assert last["peak_dbfs"] == pytest.approx(-6.02, abs=0.01)  # 0.5 full scale
+    assert last["dominant_hz"] == pytest.approx(440, abs=1)
+    assert len(last["bands"]) == 4
+
+
+def test_echo_prints_the_chain_and_a_table_of_analysis(echo_server, tmp_path):
+    soundfile.write(tmp_path / "in.wav", sine(16384, 0.25, 440, 0.5), 16384)
+    done = run_cli(
+        "echo",
+        str(tmp_path / "in.wav"),
+        "--server",
+        echo_server.ws_url,
+        "--processor",
+        "gain,analysis",
+        "--option",
+        "gain.db=-6",
+        "--speed",
+        "4",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "gain (db=-6.0) →" in done.stdout
+    assert "dominant_hz" in done.stdout
+    assert done.stdout.count(" analysis │") == 4  # a row per report
+
+
+def test_echo_says_which_option_the_server_refused_and_exits_1(echo_server, tmp_path):
+    soundfile.write(tmp_path / "in.wav", sine(16384, 0.2, 440), 16384)
+    done = run_cli(
+        "echo",
+        str(tmp_path / "in.wav"),
+        "--server",
+        echo_server.ws_url,
+        "--processor",
+        "gain",
+        "--option",
+        "gain.db=99",
+    )
+    assert done.returncode == 1
+    assert "BadRequest: bad_request: gain.db is 99, out of range" in done.stderr
