@@ -28,6 +28,14 @@ def resolve_values(
     return values
 
 
+class StageFailed(Exception):
+    """A processor of the chain raised; its exception is the cause."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+
+
 class Chain:
     """Runs a block through each processor in turn; configures one by name."""
 
@@ -57,8 +65,13 @@ class Chain:
         return cls(stages)
 
     def process(self, block: np.ndarray) -> np.ndarray:
+        """``block`` through every stage; raise StageFailed naming the one that
+        raised."""
         for stage in self.stages:
-            block = stage.process(block)
+            try:
+                block = stage.process(block)
+            except Exception as exc:
+                raise StageFailed(stage.name) from exc
         return block
 
     def configure(self, name: Any, options: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import protocol
 from ..processors import PROCESSORS, Chain, OptionError, Processor
+from ..processors.chain import StageFailed
 from ..protocol import ErrorCode, ProtocolError, ServerConfig, SessionParams
 from .limits import TokenBucket
 from .stats import SessionStats
@@ -132,7 +133,6 @@ class AudioSession:
         return reply
 
     def _run_chain(self, samples: np.ndarray, index: int) -> np.ndarray:
-        name = self.params.processor
         chain = self.chain
         try:
             # No copy when the chain returns float32, as echo does.
@@ -143,16 +143,20 @@ class AudioSession:
                         protocol.analysis_message(index, processor, values)
                     )
         except Exception as exc:
+            failed = (
+                exc.stage if isinstance(exc, StageFailed) else self.params.processor
+            )
+            cause = exc.__cause__ if isinstance(exc, StageFailed) else exc
             raise ProtocolError(
                 ErrorCode.PROCESSING_FAILED,
-                f"processor {name!r} failed: {type(exc).__name__}",
+                f"processor {failed!r} failed: {type(cause).__name__}",
                 frame=index,
-            ) from exc
+            ) from cause
         if processed.shape != samples.shape:
             raise ProtocolError(
                 ErrorCode.PROCESSING_FAILED,
-                f"processor {name!r} returned {processed.size} samples "
-                f"for {samples.size}",
+                f"processor {self.params.processor!r} returned {processed.size} "
+                f"samples for {samples.size}",
                 frame=index,
             )
         return processed

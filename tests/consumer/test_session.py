@@ -268,3 +268,13 @@ async def test_text_frames_with_control_messages_do_not_disturb_audio_order():
         replies = [await comm.receive_from() for _ in range(10)]
     assert replies[0::2] == blocks
     assert [json.loads(r)["id"] for r in replies[1::2]] == list(range(5))
+
+
+async def test_a_failure_inside_a_chain_names_the_processor_that_failed(settings):
+    settings.WSAUDIO_PROCESSORS = [f"{__name__}.Failing"]
+    path = "/ws/echo/16000/?processor=gain,failing,echo"
+    async with open_session(path) as (comm, _):
+        await comm.send_to(bytes_data=np.zeros(8, "<f4").tobytes())
+        error = await comm.receive_json_from()
+        assert error["detail"] == "processor 'failing' failed: RuntimeError"
+        assert await expect_close(comm) == 4500
