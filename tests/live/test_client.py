@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +56,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def run_echo(server, wav: Path, *args: str) -> subprocess.CompletedProcess:
+    """The echo command on ``wav`` against ``server``, with extra arguments."""
+    return run_cli("echo", str(wav), "--server", server.ws_url, *args)
 
 
 async def next_error(session: client.Session) -> client.ServerError:
@@ -382,11 +388,9 @@ async def test_a_configure_that_spends_the_error_budget_ends_the_session(
 def test_echo_json_reports_what_was_sent_and_writes_it_back(echo_server, tmp_path):
     left, right = sine(44100, 1.0, 440, 0.4), sine(44100, 1.0, 660, 0.2)
     soundfile.write(tmp_path / "in.wav", np.stack([left, right], axis=1), 44100)
-    done = run_cli(
-        "echo",
-        str(tmp_path / "in.wav"),
-        "--server",
-        echo_server.ws_url,
+    done = run_echo(
+        echo_server,
+        tmp_path / "in.wav",
         "--output",
         str(tmp_path / "out.wav"),
         "--speed",
@@ -419,11 +423,9 @@ def test_echo_json_reports_what_was_sent_and_writes_it_back(echo_server, tmp_pat
 
 def test_echo_says_why_the_server_refused_and_exits_1(echo_server, tmp_path):
     soundfile.write(tmp_path / "in.wav", sine(8000, 0.2, 440), 8000)
-    done = run_cli(
-        "echo",
-        str(tmp_path / "in.wav"),
-        "--server",
-        echo_server.ws_url,
+    done = run_echo(
+        echo_server,
+        tmp_path / "in.wav",
         "--rate",
         "7",
     )
@@ -490,11 +492,9 @@ def test_echo_through_a_gain_of_minus_6_db_writes_audio_6_db_lower(
 ):
     audio = sine(16384, 1.0, 440, 0.5)
     soundfile.write(tmp_path / "in.wav", audio, 16384, subtype="FLOAT")
-    done = run_cli(
-        "echo",
-        str(tmp_path / "in.wav"),
-        "--server",
-        echo_server.ws_url,
+    done = run_echo(
+        echo_server,
+        tmp_path / "in.wav",
         "--processor",
         "gain",
         "--option",
@@ -518,11 +518,9 @@ def test_echo_json_holds_every_analysis_message_and_still_checks_replies(
     echo_server, tmp_path
 ):
     soundfile.write(tmp_path / "in.wav", sine(16384, 1.0, 440, 0.5), 16384)
-    done = run_cli(
-        "echo",
-        str(tmp_path / "in.wav"),
-        "--server",
-        echo_server.ws_url,
+    done = run_echo(
+        echo_server,
+        tmp_path / "in.wav",
         "--processor",
         "analysis",
         "--option",
@@ -547,11 +545,9 @@ def test_echo_json_holds_every_analysis_message_and_still_checks_replies(
 
 def test_echo_prints_the_chain_and_a_table_of_analysis(echo_server, tmp_path):
     soundfile.write(tmp_path / "in.wav", sine(16384, 0.25, 440, 0.5), 16384)
-    done = run_cli(
-        "echo",
-        str(tmp_path / "in.wav"),
-        "--server",
-        echo_server.ws_url,
+    done = run_echo(
+        echo_server,
+        tmp_path / "in.wav",
         "--processor",
         "gain,analysis",
         "--option",
@@ -567,11 +563,9 @@ def test_echo_prints_the_chain_and_a_table_of_analysis(echo_server, tmp_path):
 
 def test_echo_says_which_option_the_server_refused_and_exits_1(echo_server, tmp_path):
     soundfile.write(tmp_path / "in.wav", sine(16384, 0.2, 440), 16384)
-    done = run_cli(
-        "echo",
-        str(tmp_path / "in.wav"),
-        "--server",
-        echo_server.ws_url,
+    done = run_echo(
+        echo_server,
+        tmp_path / "in.wav",
         "--processor",
         "gain",
         "--option",
