@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from echo import processors
 from tests.conftest import frames, sine
+from tests.extra_processors import ALWAYS_FAILS, AlwaysFails
 from wsaudio_site.asgi import application
 
 from .conftest import expect_close, open_session, send_control, stats
@@ -225,26 +225,18 @@ async def test_stats_count_exactly_what_was_sent():
     )
 
 
-class Failing(processors.Processor):
-    name = "failing"
-    description = "raises on every block"
-
-    def process(self, block):
-        raise RuntimeError("boom")
-
-
-class Shortening(Failing):
+class Shortening(AlwaysFails):
     name = "shortening"
 
     def process(self, block):
         return block[:-1]
 
 
-@pytest.mark.parametrize("processor", [Failing, Shortening])
+@pytest.mark.parametrize("processor", [AlwaysFails, Shortening])
 async def test_a_failing_processor_gets_processing_failed_then_close_4500(
     settings, processor
 ):
-    settings.WSAUDIO_PROCESSORS = [f"{__name__}.{processor.__name__}"]
+    settings.WSAUDIO_PROCESSORS = [f"{processor.__module__}.{processor.__name__}"]
     path = f"/ws/echo/16000/?processor={processor.name}"
     async with open_session(path) as (comm, _):
         await comm.send_to(bytes_data=np.zeros(8, "<f4").tobytes())
@@ -271,10 +263,10 @@ async def test_text_frames_with_control_messages_do_not_disturb_audio_order():
 
 
 async def test_a_failure_inside_a_chain_names_the_processor_that_failed(settings):
-    settings.WSAUDIO_PROCESSORS = [f"{__name__}.Failing"]
-    path = "/ws/echo/16000/?processor=gain,failing,echo"
+    settings.WSAUDIO_PROCESSORS = [ALWAYS_FAILS]
+    path = "/ws/echo/16000/?processor=gain,always_fails,echo"
     async with open_session(path) as (comm, _):
         await comm.send_to(bytes_data=np.zeros(8, "<f4").tobytes())
         error = await comm.receive_json_from()
-        assert error["detail"] == "processor 'failing' failed: RuntimeError"
+        assert error["detail"] == "processor 'always_fails' failed: RuntimeError"
         assert await expect_close(comm) == 4500

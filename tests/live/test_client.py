@@ -19,7 +19,7 @@ from wsaudio_client.stream_file import echo_file
 
 from ..chain_cases import CHAIN
 from ..conftest import frames, sine
-from .extra_processors import ALWAYS_FAILS
+from ..extra_processors import ALWAYS_FAILS
 from .server import ROOT, running_server
 
 pytestmark = pytest.mark.live

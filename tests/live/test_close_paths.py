@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import websockets
 
-from .extra_processors import SLOW
+from ..extra_processors import SLOW
 from .records import ended_records
 from .robustness_checks import assert_clean_log_once_checked, wait_for_sessions_open
 from .server import running_server

@@ -10,7 +10,7 @@ import websockets
 
 from tests.conftest import frames, sine
 
-from .extra_processors import ALWAYS_FAILS
+from ..extra_processors import ALWAYS_FAILS
 from .server import database_unreachable
 from .wire import closing_error, get, ready
 

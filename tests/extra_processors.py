@@ -1,4 +1,4 @@
-"""Processors that live tests add to a real server through WSAUDIO_PROCESSORS."""
+"""Processors that tests add to the server through WSAUDIO_PROCESSORS."""
 
 import os
 import time
@@ -6,12 +6,12 @@ import time
 from echo.processors import Processor
 
 HOLD_SECONDS = float(os.environ.get("WSAUDIO_TEST_HOLD_MS", "5")) / 1000
-ALWAYS_FAILS = "tests.live.extra_processors.AlwaysFails"
+ALWAYS_FAILS = "tests.extra_processors.AlwaysFails"
 # It blocks the event loop on purpose, as a loaded machine would: the server reads
 # the client's next messages (its close included) only in batches, so a backlog of
 # frames waits behind each session while its connection ends. That makes the close
 # paths' races happen on every run instead of on busy hosts only.
-SLOW = "tests.live.extra_processors.Slow"
+SLOW = "tests.extra_processors.Slow"
 
 
 class AlwaysFails(Processor):
