@@ -44,6 +44,8 @@ class Chain:
         self.by_name = {stage.name: stage for stage in self.stages}
         self.identity = all(stage.identity for stage in self.stages)
         self.reporters = [stage for stage in self.stages if stage.reports_analysis()]
+        if len(self.stages) == 1:  # the usual case: no loop, no layer in between
+            self.process = self.stages[0].process
 
     @classmethod
     def build(

@@ -83,9 +83,11 @@ class Compressor(_PluginProcessor):
 
 class Limiter(_PluginProcessor):
     name = "limiter"
-    description = "keeps peaks below 0 dBFS; a lower threshold limits harder and louder"
+    description = "loud, and no peak above 0 dBFS; a low threshold clips"
     options = (
-        _threshold(-1, "level where limiting starts; the output is made up to 0 dBFS"),
+        _threshold(
+            -1, "where limiting starts; the output is lifted by 3.75 dB minus this"
+        ),
         _RELEASE,
     )
 

@@ -17,6 +17,34 @@ MAX_DELAY_SECONDS = 2.0
 _MIX = "share of the processed sound in the output: 0 dry, 1 wet only"
 
 
+class DelayLine:
+    """A ring buffer of the samples a delay has taken, by their index in the stream."""
+
+    def __init__(self, size: int) -> None:
+        self.samples = np.zeros(size, dtype=np.float32)
+        self.written = 0  # samples taken since the session began
+
+    def tap(self, delay: int):
+        """Reads ``count`` samples from ``delay`` samples back (no more than that:
+        later ones are not written yet)."""
+        return lambda count: self.read(self.written - delay, count)
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        size = len(self.samples)
+        start %= size
+        first = self.samples[start : start + count]
+        if len(first) == count:
+            return first.copy()
+        return np.concatenate([first, self.samples[: count - len(first)]])
+
+    def write(self, values: np.ndarray) -> None:
+        size, start = len(self.samples), self.written % len(self.samples)
+        first = min(len(values), size - start)
+        self.samples[start : start + first] = values[:first]
+        self.samples[: len(values) - first] = values[first:]
+        self.written += len(values)
+
+
 class Delay(Processor):
     """A feedback delay on a numpy ring buffer sized for MAX_DELAY_SECONDS.
 
@@ -44,34 +72,17 @@ class Delay(Processor):
 
     def __init__(self, rate: int, *, delay_ms: float, feedback: float, mix: float):
         super().__init__(rate, delay_ms=delay_ms, feedback=feedback, mix=mix)
-        self.line = np.zeros(round(MAX_DELAY_SECONDS * rate) + 1, dtype=np.float32)
-        self.written = 0  # samples the line has taken since the session began
+        # The taps hold the line, not the processor: no reference cycle, so a
+        # session's line is freed as soon as the session ends.
+        self.line = DelayLine(round(MAX_DELAY_SECONDS * rate) + 1)
         self.delay = self._samples(delay_ms)
         self.span = self.delay  # the shortest delay still heard: a safe chunk
-        self.wet = Fader(self._tap(self.delay), rate)
+        self.wet = Fader(self.line.tap(self.delay), rate)
         self.feedback = Ramp(feedback, rate)
         self.mix = Ramp(mix, rate)
 
     def _samples(self, delay_ms: float) -> int:
         return max(1, round(delay_ms * self.rate / 1000))
-
-    def _tap(self, delay: int):
-        return lambda count: self._read(self.written - delay, count)
-
-    def _read(self, start: int, count: int) -> np.ndarray:
-        size = len(self.line)
-        start %= size
-        first = self.line[start : start + count]
-        if len(first) == count:
-            return first.copy()
-        return np.concatenate([first, self.line[: count - len(first)]])
-
-    def _write(self, values: np.ndarray) -> None:
-        size, start = len(self.line), self.written % len(self.line)
-        first = min(len(values), size - start)
-        self.line[start : start + first] = values[:first]
-        self.line[: len(values) - first] = values[first:]
-        self.written += len(values)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         out = np.empty(len(block), dtype=np.float32)
@@ -82,7 +93,7 @@ class Delay(Processor):
             chunk = block[start : start + self.span]
             count = len(chunk)
             wet = self.wet(count)
-            self._write(chunk + self.feedback.next(count) * wet)
+            self.line.write(chunk + self.feedback.next(count) * wet)
             out[start : start + count] = chunk + (wet - chunk) * self.mix.next(count)
             start += count
         return out
@@ -94,7 +105,7 @@ class Delay(Processor):
         delay = self._samples(self.values["delay_ms"])
         if delay != self.delay:
             self.delay, self.span = delay, min(self.span, delay)
-            self.wet.change(self._tap(delay))
+            self.wet.change(self.line.tap(delay))
 
 
 class Reverb(Processor):

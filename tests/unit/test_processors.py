@@ -1,5 +1,8 @@
 """The built-in processors do what their names promise, on synthetic signals."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -217,3 +220,21 @@ def test_a_change_of_setting_jumps_no_more_than_the_sound_itself(name, frame):
     across = back[change - 1 : change + 2 * span]
     allowed = max(largest_jump(steady_before), largest_jump(steady_after))
     assert largest_jump(across) <= 1.1 * allowed + 1e-6
+
+
+@pytest.mark.parametrize("name", list(PROCESSORS))
+def test_a_processor_is_freed_when_its_session_ends_without_the_cycle_collector(name):
+    """No reference cycles: a session's buffers go when it does, not at the next
+    full collection (which would pause every session of the process)."""
+    chain = Chain.build(PROCESSORS, [name], {}, 48000)
+    chain.process(np.zeros(1024, dtype=np.float32))
+    if CHANGES.get(name):
+        chain.configure(name, CHANGES[name][1])
+        chain.process(np.zeros(1024, dtype=np.float32))
+    stage = weakref.ref(chain.stages[0])
+    gc.disable()
+    try:
+        del chain
+        assert stage() is None
+    finally:
+        gc.enable()
