@@ -27,7 +27,7 @@ WITH_POSTGRES := $(BIN)/python scripts/private_postgres.py
 POSTGRES_CHECK := postgres-server
 endif
 
-.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-records bench-admin bench-capacity
+.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-processors bench-records bench-admin bench-capacity
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -88,6 +88,11 @@ test-js:
 
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python bench/frame_cost.py --write
+
+# About 2 minutes: each processor's cost per frame beside echo, its memory, and what
+# building, priming and configuring it take (a section of docs/processors.md).
+bench-processors: $(VENV)/.runtime-installed
+	$(BIN)/python bench/processor_cost.py --write
 
 # About 3.5 minutes: 1,000 live sessions against daphne, on SQLite and PostgreSQL.
 bench-records: services
