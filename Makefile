@@ -27,7 +27,7 @@ WITH_POSTGRES := $(BIN)/python scripts/private_postgres.py
 POSTGRES_CHECK := postgres-server
 endif
 
-.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-processors bench-records bench-admin bench-capacity
+.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-ab bench-processors bench-records bench-admin bench-capacity
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -88,6 +88,11 @@ test-js:
 
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python bench/frame_cost.py --write
+
+# About a minute: echo's frame path in this tree against revision BEFORE, the two
+# timed in turns in one sitting (docs/frame-path-ab.md).
+bench-ab: $(VENV)/.runtime-installed
+	$(BIN)/python bench/frame_path_ab.py --before $(BEFORE) --write
 
 # About 2 minutes: each processor's cost per frame beside echo, its memory, and what
 # building, priming and configuring it take (a section of docs/processors.md).

@@ -129,7 +129,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 if error := session.backlog_error(outbox.unsent_samples):
                     outbox.drop_waiting()
                     raise error
-            if session.analysis_due:
+            if session.reports_analysis:
                 for message in session.take_analysis():
                     self.send_text(encode_message(message))
         except ProtocolError as error:

@@ -34,7 +34,7 @@ class AudioSession:
         self.id = str(uuid.uuid4())
         self.params = params
         self.chain = chain
-        self.analysis_due: list[dict[str, Any]] = []  # messages after the reply
+        self.reports_analysis = bool(chain.reporters)  # messages after some replies
         self.config = config
         self.stats = SessionStats()
         self.client_stats: dict[str, float | int] = {}  # latest of each, as reported
@@ -133,15 +133,9 @@ class AudioSession:
         return reply
 
     def _run_chain(self, samples: np.ndarray, index: int) -> np.ndarray:
-        chain = self.chain
         try:
             # No copy when the chain returns float32, as echo does.
-            processed = np.asarray(chain.process(samples), dtype=np.float32)
-            if chain.reporters:
-                for processor, values in chain.take_reports():
-                    self.analysis_due.append(
-                        protocol.analysis_message(index, processor, values)
-                    )
+            processed = np.asarray(self.chain.process(samples), dtype=np.float32)
         except Exception as exc:
             failed = (
                 exc.stage if isinstance(exc, StageFailed) else self.params.processor
@@ -187,8 +181,11 @@ class AudioSession:
 
     def take_analysis(self) -> list[dict[str, Any]]:
         """The analysis messages of the frame just processed, to follow its reply."""
-        due, self.analysis_due = self.analysis_due, []
-        return due
+        frame = self.binary_messages - 1
+        return [
+            protocol.analysis_message(frame, processor, values)
+            for processor, values in self.chain.take_reports()
+        ]
 
     def _count_message(self, now: float) -> None:
         self.last_message = now
