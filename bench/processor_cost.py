@@ -153,7 +153,7 @@ def frame_operations(
     def whole_frame(message: bytes) -> bytes:
         # As EchoConsumer.receive_frame calls it, up to the send.
         reply = session.process_frame(message, time.monotonic())
-        if session.analysis_due:
+        if session.reports_analysis:
             for analysis in session.take_analysis():
                 protocol.encode_message(analysis)
         return reply
