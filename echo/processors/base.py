@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .options import Option, OptionError
+from .options import KINDS, Option, OptionError
 
 CATEGORIES = ("basic", "filters", "dynamics", "effects", "voice", "analysis")
 # A name fits a query key (``<name>.<option>``) and a record's chain column.
@@ -116,5 +116,11 @@ def build_registry(classes: Iterable[type[Processor]]) -> dict[str, type[Process
             raise ValueError(f"two processors are called {name!r}")
         if cls.category not in CATEGORIES:
             raise ValueError(f"{name}: category must be one of {', '.join(CATEGORIES)}")
+        for option in cls.options:
+            if not NAME_PATTERN.fullmatch(option.name) or option.kind not in KINDS:
+                raise ValueError(
+                    f"{name}: option {option.name!r} needs a name matching "
+                    f"{NAME_PATTERN.pattern} and a type among {', '.join(KINDS)}"
+                )
         registry[name] = cls
     return registry

@@ -236,3 +236,16 @@ def test_a_processor_name_that_does_not_fit_a_query_key_is_refused(name):
 def test_two_processors_of_one_name_are_refused():
     with pytest.raises(ValueError, match="two processors are called 'echo'"):
         build_registry([Echo, type("Other", (Echo,), {})])
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        Option.number("Loud", 0, min=0, max=1, description="capitals"),
+        Option("level", "decimal", 0, "a type that is not one"),
+    ],
+)
+def test_an_option_that_does_not_fit_a_query_key_or_a_type_is_refused(option):
+    cls = type("Odd", (Tremble,), {"options": (option,)})
+    with pytest.raises(ValueError, match="tremble: option"):
+        build_registry([cls])
