@@ -84,11 +84,15 @@ class Option:
             return "true or false"
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
-        noun = "a number" if self.kind == "float" else "an integer"
+        noun = self._noun()
         low, high = self.bounds(rate) if rate is not None else (self.min, self.max)
         unit = f" {self.unit}" if self.unit else ""
-        if high is None and self.max_fraction_of_rate is not None:
-            return f"{noun} from {low:g} to {self.max_fraction_of_rate:g} x the rate"
+        if low is None and high is None:
+            return noun
+        if high is None:
+            return f"{noun} of at least {low:g}{unit}"
+        if low is None:
+            return f"{noun} of at most {high:g}{unit}"
         return f"{noun} from {low:g} to {high:g}{unit}"
 
     def from_text(self, text: str, rate: int) -> Any:

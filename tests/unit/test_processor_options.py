@@ -249,3 +249,12 @@ def test_an_option_that_does_not_fit_a_query_key_or_a_type_is_refused(option):
     cls = type("Odd", (Tremble,), {"options": (option,)})
     with pytest.raises(ValueError, match="tremble: option"):
         build_registry([cls])
+
+
+def test_an_option_may_leave_out_either_bound():
+    louder = Option.number("db", 0, min=0, unit="dB", description="no upper bound")
+    free = Option.integer("count", 1, description="no bounds")
+    assert louder.from_text("1e6", 8000) == 1e6
+    with pytest.raises(OptionError, match="use a number of at least 0 dB"):
+        louder.from_text("-1", 8000)
+    assert free.from_text("-5", 8000) == -5
