@@ -65,12 +65,16 @@ def milliseconds_text(ms: float | None) -> str:
 
 
 def chain_text(chain: list[dict]) -> str:
-    """A record's chain as people read it: ``gain (db -6) → robot (hz 50)``."""
+    """A record's chain as people read it: ``gain (db -6) → robot (hz 50)``.
+
+    Options by name: PostgreSQL's jsonb keeps an object's keys in an order of its
+    own, so the order they were written in is not there to follow.
+    """
     stages = []
     for stage in chain:
         values = ", ".join(
             f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
-            for name, value in stage["options"].items()
+            for name, value in sorted(stage["options"].items())
         )
         stages.append(f"{stage['name']} ({values})" if values else stage["name"])
     return " → ".join(stages) or "—"

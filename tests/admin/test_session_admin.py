@@ -406,7 +406,7 @@ def test_the_detail_page_shows_the_chain_with_each_options_latest_value(
     SessionRecord.objects.filter(pk=known_uuid(5)).update(
         processor="highpass,gain",
         chain=[
-            {"name": "highpass", "options": {"cutoff_hz": 300.0, "order": 4}},
+            {"name": "highpass", "options": {"order": 4, "cutoff_hz": 300.0}},
             {"name": "gain", "options": {"db": -6.5}},
         ],
     )
