@@ -75,7 +75,9 @@ class Processor:
             if option.name == name:
                 return option
         allowed = ", ".join(option.name for option in cls.options) or "none"
-        raise OptionError(f"{cls.name} has no option {name!r}; its options: {allowed}")
+        raise OptionError(
+            f"{cls.name} has no option {name[:40]!r}; its options: {allowed}"
+        )
 
     @classmethod
     def defaults(cls, rate: int) -> dict[str, Any]:

@@ -16,6 +16,9 @@ from typing import Any
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _MAX_VALUE_CHARS = 32  # far beyond any useful value; keeps int() and float() cheap
+# JSON integers can be any length; beyond this no option means them, and a float
+# could not even hold one (float(10**400) raises).
+_LARGEST_JSON_INTEGER = 2**53
 KINDS = ("float", "int", "bool", "choice")
 
 
@@ -126,6 +129,8 @@ class Option:
             return self._check_choice(value, rate)
         if type(value) not in (int, float):  # bool is not a number here
             raise self._error(f"is {shown}, not {self._noun()}", rate)
+        if type(value) is int and abs(value) > _LARGEST_JSON_INTEGER:
+            raise self._error(f"is {shown[:12]}..., out of range", rate)
         if self.kind == "int":
             if type(value) is float and not (
                 math.isfinite(value) and value.is_integer()

@@ -111,6 +111,7 @@ async def test_configure_takes_effect_from_the_next_frame():
         ({"processor": "gain", "options": {"db": 30}}, "gain.db is 30, out of range"),
         ({"processor": "delay", "options": {"mix": 1}}, "'delay' is not in this"),
         ({"processor": "gain", "options": {"db": "-6"}}, "gain.db is '-6', not a"),
+        ({"processor": "gain", "options": {"db": 10**400}}, "gain.db is 1000000000"),
         ({"processor": "gain", "options": {"wet": 1}}, "gain has no option 'wet'"),
         ({"processor": "gain"}, "configure needs processor"),
         ({"processor": "gain", "options": [1]}, "configure needs processor"),

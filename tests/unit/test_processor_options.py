@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from echo.processors import PROCESSORS, Chain, Echo, Option, OptionError, Processor
 from echo.processors.base import build_registry, load_processor
@@ -95,6 +97,8 @@ def test_json_values_of_the_right_type_are_taken(option, value, taken):
         (DB, 25),
         (DB, float("nan")),
         (ORDER, 2.5),
+        (DB, 10**400),  # JSON integers have no limit; a float cannot hold this
+        (ORDER, -(10**400)),
         (ON, 1),
         (SHAPE, 1),
         (SHAPE, "saw"),
@@ -258,3 +262,39 @@ def test_an_option_may_leave_out_either_bound():
     with pytest.raises(OptionError, match="use a number of at least 0 dB"):
         louder.from_text("-1", 8000)
     assert free.from_text("-5", 8000) == -5
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+EVERY_OPTION = [(cls, option) for cls in PROCESSORS.values() for option in cls.options]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    choice=st.sampled_from(EVERY_OPTION),
+    value=JSON_VALUES,
+    text=st.text(max_size=40),
+    rate=st.sampled_from([8000, 16384, 48000]),
+)
+def test_any_value_from_a_client_is_taken_or_refused_never_a_crash(
+    choice, value, text, rate
+):
+    cls, option = choice
+    for parse, given_value in ((option.from_json, value), (option.from_text, text)):
+        try:
+            taken = parse(given_value, rate)
+        except OptionError:
+            continue
+        low, high = option.bounds(rate)
+        if option.kind in ("float", "int"):
+            assert low <= taken <= high
+        instance = cls(rate, **{**cls.defaults(rate), option.name: taken})
+        instance.configure({option.name: taken})
+        out = instance.process(np.zeros(64, dtype=np.float32))
+        assert out.shape == (64,)
