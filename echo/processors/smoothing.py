@@ -17,6 +17,11 @@ RAMP_SECONDS = 0.02
 # warmed on this much of the latest input, so it joins the stream already settled.
 WARMUP_SECONDS = 0.5
 
+# Fades under way at once in one processor. Only a client that sends changes a few
+# samples apart gets deeper; there the oldest fade ends at once, so the work per
+# block stays bounded however many changes come.
+MAX_FADES = 4
+
 Kernel = Callable[[np.ndarray], np.ndarray]
 
 
@@ -119,6 +124,7 @@ class Fader:
             return
         if self.fade.active:
             self.old = _Fading(self.old, self.source, self.fade)
+            self.old.cut_below(MAX_FADES)
             self.fade = Crossfade(self.rate)
         else:
             self.old = self.source
@@ -141,7 +147,19 @@ class _Fading:
         self.old, self.new, self.fade = old, new, fade
 
     def __call__(self, *args) -> np.ndarray:
+        if not self.fade.active:  # over: the old source is silent for good
+            return self.new(*args)
         return self.fade.mix(self.old(*args), self.new(*args))
+
+    def cut_below(self, depth: int) -> None:
+        """End at once the fades nested deeper than ``depth``."""
+        node = self
+        for _ in range(depth - 1):
+            if not isinstance(node.old, _Fading):
+                return
+            node = node.old
+        if isinstance(node.old, _Fading):
+            node.old = node.old.new
 
 
 class CrossfadedKernel(Fader):

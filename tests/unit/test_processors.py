@@ -10,7 +10,7 @@ from scipy import signal
 from echo.processors import PROCESSORS, Chain
 from echo.processors.decibels import dbfs
 from echo.processors.filters import butterworth
-from echo.processors.smoothing import ramp_samples
+from echo.processors.smoothing import MAX_FADES, ramp_samples
 
 RATES = (16384, 48000)
 
@@ -238,3 +238,21 @@ def test_a_processor_is_freed_when_its_session_ends_without_the_cycle_collector(
         assert stage() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("name", ["highpass", "compressor", "delay", "robot"])
+def test_changes_a_sample_apart_keep_the_work_per_block_bounded(name):
+    """A client may send a change between every two 1-sample frames: the fades
+    under way stay few, so neither the stack nor the cost per block grows."""
+    rate = 16384
+    processor = make(name, rate)
+    before, after = CHANGES[name]
+    for index in range(2000):
+        processor.configure(before if index % 2 else after)
+        assert np.isfinite(processor.process(np.full(1, 0.5, dtype=np.float32))).all()
+    fader = getattr(processor, "filter", None) or getattr(processor, "plugin", None)
+    fader = fader or getattr(processor, "wet", None) or processor.modulator
+    depth, node = 0, fader.old
+    while node is not None and hasattr(node, "old"):
+        depth, node = depth + 1, node.old
+    assert depth <= MAX_FADES <= 8
