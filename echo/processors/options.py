@@ -81,14 +81,14 @@ class Option:
             value = low
         return value
 
-    def allowed(self, rate: int | None = None) -> str:
+    def allowed(self, rate: int) -> str:
         """What a value must be, in words, for error details."""
         if self.kind == "bool":
             return "true or false"
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
         noun = self._noun()
-        low, high = self.bounds(rate) if rate is not None else (self.min, self.max)
+        low, high = self.bounds(rate)
         unit = f" {self.unit}" if self.unit else ""
         if low is None and high is None:
             return noun

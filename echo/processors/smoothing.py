@@ -41,9 +41,9 @@ class Ramp:
     def moving(self) -> bool:
         return self.done < self.length
 
-    def set(self, target: float, now: float | None = None) -> None:
-        """Head for ``target`` from where the ramp is now (or from ``now``)."""
-        self.start = self.current() if now is None else now
+    def set(self, target: float, start: float | None = None) -> None:
+        """Head for ``target`` from where the ramp is now (or from ``start``)."""
+        self.start = self.current() if start is None else start
         self.target = float(target)
         self.done = 0
 
@@ -72,7 +72,7 @@ class Crossfade:
         return self.weight.moving
 
     def begin(self) -> None:
-        self.weight.set(1.0, now=0.0)
+        self.weight.set(1.0, start=0.0)
 
     def mix(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """(1 - w) * old + w * new, w rising sample by sample to 1."""
