@@ -6,6 +6,7 @@ and validated option values, and keeps whatever state it needs between blocks.
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import re
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,15 @@ class Processor:
     keyword arguments: ``__init__(self, rate, **values)``. The block given to
     ``process`` may be a read-only view of the received bytes: return a new array
     (or, for an identity, the block itself) instead of writing to it.
+
+    A processor that needs lookahead sets ``latency_samples``: its output is its
+    input that many samples late, with silence before the first sample, so every
+    block still comes back the size it went in.
+
+    A ``heavy`` processor (milliseconds per block rather than microseconds) runs
+    on the process's pool of processing threads, so its work must release the GIL,
+    and declares ``cost_per_second``: CPU-seconds per second of audio at the rates
+    the benchmark measured (bench/processor_cost.py), which admission adds up.
     """
 
     name: ClassVar[str]
@@ -35,6 +45,9 @@ class Processor:
     category: ClassVar[str] = "basic"
     identity: ClassVar[bool] = False
     options: ClassVar[tuple[Option, ...]] = ()
+    heavy: ClassVar[bool] = False
+    cost_per_second: ClassVar[Mapping[int, float]] = {}  # rate -> CPU-s per s
+    latency_samples = 0  # set per instance by processors with lookahead
 
     def __init__(self, rate: int, **values: Any) -> None:
         self.rate = rate
@@ -66,6 +79,23 @@ class Processor:
         """Rules between options (one above another, say); raise OptionError."""
 
     @classmethod
+    def cost(cls, rate: int) -> float:
+        """CPU-seconds per second of audio at ``rate``: 0 for a light processor;
+        for a heavy one, linear between the measured rates, flat beyond them."""
+        if not cls.heavy:
+            return 0.0
+        rates = sorted(cls.cost_per_second)
+        costs = [cls.cost_per_second[each] for each in rates]
+        if rate <= rates[0]:
+            return costs[0]
+        if rate >= rates[-1]:
+            return costs[-1]
+        right = bisect.bisect_right(rates, rate)
+        low, high = rates[right - 1], rates[right]
+        share = (rate - low) / (high - low)
+        return costs[right - 1] + share * (costs[right] - costs[right - 1])
+
+    @classmethod
     def reports_analysis(cls) -> bool:
         return cls.take_reports is not Processor.take_reports
 
@@ -90,6 +120,10 @@ class Processor:
             "description": cls.description,
             "category": cls.category,
             "identity": cls.identity,
+            "heavy": cls.heavy,
+            "cost_per_second": {
+                str(rate): cost for rate, cost in sorted(cls.cost_per_second.items())
+            },
             "options": [option.schema() for option in cls.options],
         }
 
@@ -124,5 +158,17 @@ def build_registry(classes: Iterable[type[Processor]]) -> dict[str, type[Process
                     f"{name}: option {option.name!r} needs a name matching "
                     f"{NAME_PATTERN.pattern} and a type among {', '.join(KINDS)}"
                 )
+        costs = cls.cost_per_second
+        if cls.heavy and not (
+            costs
+            and all(
+                isinstance(rate, int) and rate > 0 and cost >= 0
+                for rate, cost in costs.items()
+            )
+        ):
+            raise ValueError(
+                f"{name}: a heavy processor declares cost_per_second, CPU-seconds "
+                "per second of audio by rate"
+            )
         registry[name] = cls
     return registry

@@ -44,6 +44,10 @@ class Chain:
         self.by_name = {stage.name: stage for stage in self.stages}
         self.identity = all(stage.identity for stage in self.stages)
         self.reporters = [stage for stage in self.stages if stage.reports_analysis()]
+        self.heavy = any(stage.heavy for stage in self.stages)
+        # What admission counts: CPU-seconds per second of audio, heavy stages only.
+        self.cost = sum(type(stage).cost(stage.rate) for stage in self.stages)
+        self.latency_samples = sum(stage.latency_samples for stage in self.stages)
         if len(self.stages) == 1:  # the usual case: no loop, no layer in between
             self.process = self.stages[0].process
 
