@@ -129,8 +129,16 @@ class SessionRecordAdmin(admin.ModelAdmin):
         ),
         ("Levels", {"fields": ["peak_dbfs", "rms_dbfs"]}),
         (
-            "Processing time per frame",
-            {"fields": ["proc_us_mean", "proc_us_p99", "proc_us_max"]},
+            "Processing",
+            {
+                "fields": [
+                    "proc_us_mean",
+                    "proc_us_p99",
+                    "proc_us_max",
+                    "processing_seconds",
+                    "chain_cost",
+                ]
+            },
         ),
         (
             "What the client reported",

@@ -55,6 +55,21 @@ def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
             ("WSAUDIO_MAX_PENDING_SECONDS", config.max_pending_seconds > 0, "positive"),
             ("WSAUDIO_MAX_REALTIME_FACTOR", config.max_realtime_factor >= 0, ">= 0"),
             (
+                "WSAUDIO_PROCESSING_THREADS",
+                settings.WSAUDIO_PROCESSING_THREADS >= 1,
+                "at least 1",
+            ),
+            (
+                "WSAUDIO_PROCESSING_BUDGET",
+                0 <= config.processing_budget < math.inf,
+                "a number of CPU-seconds per second, 0 or more",
+            ),
+            (
+                "WSAUDIO_MAX_PROCESSING_BACKLOG_SECONDS",
+                0 < config.max_processing_backlog_seconds < math.inf,
+                "a positive number of seconds",
+            ),
+            (
                 "WSAUDIO_METRICS_FLUSH_SECONDS",
                 0 < settings.WSAUDIO_METRICS_FLUSH_SECONDS < math.inf,
                 "a positive number of seconds",

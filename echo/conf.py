@@ -22,6 +22,8 @@ def server_config() -> ServerConfig:
         max_realtime_factor=settings.WSAUDIO_MAX_REALTIME_FACTOR,
         idle_timeout=settings.WSAUDIO_IDLE_TIMEOUT,
         max_pending_seconds=settings.WSAUDIO_MAX_PENDING_SECONDS,
+        max_processing_backlog_seconds=settings.WSAUDIO_MAX_PROCESSING_BACKLOG_SECONDS,
+        processing_budget=settings.WSAUDIO_PROCESSING_BUDGET,
     )
 
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from time import monotonic
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from .conf import processor_registry, server_config
 from .outbox import Outbox
+from .processing import Lane, processing_pool
 from .protocol import ProtocolError, encode_message, error_message
 from .records.flusher import SessionRecorder, record_session
-from .sessions.limits import SESSIONS
-from .sessions.session import AudioSession
+from .sessions.limits import PROCESSING, SESSIONS
+from .sessions.session import AudioSession, Frame
 from .sessions.stats import REFUSED
 
 logger = logging.getLogger(__name__)
@@ -27,9 +30,11 @@ class EchoConsumer(AsyncWebsocketConsumer):
 
     session: AudioSession | None = None
     seated = False  # holds one of the process's SESSIONS seats
+    budgeted: float | None = None  # its cost, while it holds it in PROCESSING
     idle_watch: asyncio.Task | None = None
     recorder: SessionRecorder | None = None  # None when records are off
     outbox: Outbox | None = None  # every message to the client, in order
+    lane: Lane | None = None  # a heavy chain's frames, through the processing threads
 
     async def __call__(self, scope, receive, send) -> None:
         """Channels' consumer loop, less what the audio path does not use.
@@ -61,7 +66,9 @@ class EchoConsumer(AsyncWebsocketConsumer):
             # gone: what arrived meanwhile gets no reply and is not counted.
             if self.session is not None and not self.outbox.finished:
                 frame = message.get("bytes")
-                if frame is not None:
+                if self.lane is not None:
+                    self.receive_for_lane(frame, message.get("text"))
+                elif frame is not None:
                     self.receive_frame(frame)
                 else:
                     self.receive_text(message["text"])
@@ -95,11 +102,19 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 processor_registry(),
             )
             SESSIONS.admit(config.max_sessions)
+            self.seated = True
+            if session.heavy:
+                PROCESSING.admit(session.chain.cost, config.processing_budget)
+                self.budgeted = session.chain.cost
         except ProtocolError as error:
+            self.give_back_seat()
             REFUSED[str(error.code)] += 1
             self.send_error(error)
             return
-        self.session, self.seated = session, True
+        if session.heavy:
+            pool = processing_pool(settings.WSAUDIO_PROCESSING_THREADS)
+            self.lane = Lane(pool, session.run_chain_timed, self.frame_processed)
+        self.session = session
         self.recorder = record_session(session, scope)
         self.idle_watch = asyncio.create_task(self.close_when_idle())
         self.send_text(encode_message(session.ready()))
@@ -109,9 +124,8 @@ class EchoConsumer(AsyncWebsocketConsumer):
         will never go out and hand the record its end; safe to repeat."""
         if self.outbox is not None:
             self.outbox.cancel()
-        if self.seated:
-            self.seated = False
-            SESSIONS.release()
+        self.stop_processing()
+        self.give_back_seat()
         if self.idle_watch is not None:
             self.idle_watch.cancel()
         if self.recorder is not None:
@@ -119,25 +133,80 @@ class EchoConsumer(AsyncWebsocketConsumer):
 
     def receive_frame(self, frame: bytes) -> None:
         """The hot path: one binary message in, its reply (or error) out."""
-        session, outbox = self.session, self.outbox
         try:
-            reply = session.process_frame(frame, monotonic())
-            samples = len(reply) // session.params.format.width
-            session.stats.reply_sent(len(reply))  # until the outbox drops it
-            outbox.put({"type": "websocket.send", "bytes": reply}, samples)
-            if outbox.writer is not None:  # the client is behind: how far?
-                if error := session.backlog_error(outbox.unsent_samples):
-                    outbox.drop_waiting()
-                    raise error
-            if session.reports_analysis:
-                for message in session.take_analysis():
-                    self.send_text(encode_message(message))
+            self.send_reply(self.session.process_frame(frame, monotonic()))
         except ProtocolError as error:
             self.send_error(error)
 
+    def send_reply(self, reply: bytes) -> None:
+        """Put a frame's reply and its analysis messages; raise not_reading."""
+        session, outbox = self.session, self.outbox
+        samples = len(reply) // session.params.format.width
+        session.stats.reply_sent(len(reply))  # until the outbox drops it
+        outbox.put({"type": "websocket.send", "bytes": reply}, samples)
+        if outbox.writer is not None:  # the client is behind: how far?
+            if error := session.backlog_error(outbox.unsent_samples):
+                outbox.drop_waiting()
+                raise error
+        if session.reports_analysis:
+            for message in session.take_analysis():
+                self.send_text(encode_message(message))
+
+    def receive_for_lane(self, frame: bytes | None, text: str | None) -> None:
+        """A heavy session's message: counted and checked as it arrives, and
+        answered in its turn, after the frames before it."""
+        session, lane = self.session, self.lane
+        try:
+            if frame is None:
+                session.count_message(monotonic())
+                lane.then(partial(self.receive_text_counted, text))
+            else:
+                accepted = session.accept_frame(frame, monotonic())
+                lane.submit(accepted, accepted.samples.size)
+        except ProtocolError as error:
+            lane.then(partial(self.send_error, error))
+            if error.close_code is not None:
+                lane.stopped = True  # the error above is the last thing it sends
+            return
+        behind = session.processing_behind_error(
+            lane.waiting_samples, lane.waiting_steps
+        )
+        if behind is not None:
+            self.stop_processing()  # drops the frames waiting, not the one done
+            self.send_error(behind)
+
+    def frame_processed(self, frame: Frame, done: asyncio.Future) -> None:
+        """A heavy chain's output for ``frame``, back on the loop, in turn."""
+        try:
+            processed, chain_ns = done.result()
+            self.send_reply(self.session.reply(frame, processed, chain_ns))
+        except ProtocolError as error:
+            self.send_error(error)
+
+    def stop_processing(self) -> None:
+        """Drop a heavy session's waiting work and give its cost back; idempotent."""
+        if self.lane is not None:
+            self.lane.stop()
+        if self.budgeted is not None:
+            PROCESSING.release(self.budgeted)
+            self.budgeted = None
+
+    def give_back_seat(self) -> None:
+        if self.seated:
+            self.seated = False
+            SESSIONS.release()
+
     def receive_text(self, text: str) -> None:
         try:
-            answer = self.session.answer(text, monotonic())
+            self.session.count_message(monotonic())
+        except ProtocolError as error:
+            self.send_error(error)
+            return
+        self.receive_text_counted(text)
+
+    def receive_text_counted(self, text: str) -> None:
+        try:
+            answer = self.session.answer_counted(text)
             if answer is not None:
                 self.send_text(encode_message(answer))
         except ProtocolError as error:
@@ -181,3 +250,4 @@ class EchoConsumer(AsyncWebsocketConsumer):
             self.send_text(encode_message(error_message(each)))
         if close_code is not None:
             self.outbox.close(close_code)
+            self.stop_processing()  # frees its pool work and budget at once

@@ -53,6 +53,17 @@ class SessionRecord(models.Model):
     proc_us_mean = models.FloatField("processing mean (µs)", default=0.0)
     proc_us_p99 = models.FloatField("processing p99 (µs)", default=0.0)
     proc_us_max = models.FloatField("processing max (µs)", default=0.0)
+    chain_cost = models.FloatField(
+        "declared cost (CPU-s/s)",
+        default=0.0,
+        help_text="what the chain's heavy processors declare per second of audio; "
+        "admission adds these up (0 for a light chain)",
+    )
+    processing_seconds = models.FloatField(
+        "processing time (s)",
+        default=0.0,
+        help_text="spent on decode, processing and encode, summed over its frames",
+    )
 
     # The latest client_stats the client sent; null when it sent none.
     client_rtt_ms_p50 = models.FloatField("client RTT p50 (ms)", null=True, blank=True)

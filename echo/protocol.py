@@ -65,7 +65,9 @@ class CloseCode(IntEnum):
     TOO_MANY = 4429  # too many errors, or too many messages per second
     PROCESSING_FAILED = 4500  # the processor failed on a frame
     SHUTTING_DOWN = 4502  # the server is shutting down
-    SERVER_FULL = 4503  # the worker holds its maximum number of sessions
+    SERVER_FULL = 4503  # the worker holds its maximum number of sessions, or its
+    # processing budget is spent
+    PROCESSING_BEHIND = 4504  # the session's processing fell behind its audio
     CLIENT_NOT_READING = 4509  # the client stopped reading its replies
 
 
@@ -73,7 +75,7 @@ class ErrorCode(StrEnum):
     """The ``code`` of an ``error`` message."""
 
     BAD_REQUEST = "bad_request"  # invalid URL parameters; the session closes (4400)
-    BUSY = "busy"  # the worker holds max_sessions sessions; closes (4503)
+    BUSY = "busy"  # max_sessions held, or the processing budget spent; closes (4503)
     BAD_FRAME = "bad_frame"  # empty frame or partial sample; no reply, stays open
     FRAME_TOO_LARGE = "frame_too_large"  # over max_frame_samples; closes (4413)
     RATE_LIMITED = "rate_limited"  # audio faster than allowed; dropped, stays open
@@ -82,6 +84,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_MESSAGES = "too_many_messages"  # over the message rate; closes (4429)
     IDLE_TIMEOUT = "idle_timeout"  # no message within idle_timeout; closes (4408)
     PROCESSING_FAILED = "processing_failed"  # the processor raised; closes (4500)
+    PROCESSING_BEHIND = "processing_behind"  # frames wait too long; closes (4504)
     NOT_READING = "not_reading"  # replies pile up unread; closes (4509)
 
 
@@ -93,6 +96,7 @@ _CLOSING_ERRORS = {
     ErrorCode.TOO_MANY_MESSAGES: CloseCode.TOO_MANY,
     ErrorCode.IDLE_TIMEOUT: CloseCode.IDLE_TIMEOUT,
     ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
+    ErrorCode.PROCESSING_BEHIND: CloseCode.PROCESSING_BEHIND,
     ErrorCode.NOT_READING: CloseCode.CLIENT_NOT_READING,
 }
 
@@ -154,6 +158,10 @@ class ServerConfig:
     max_realtime_factor: float = 4.0  # allowed audio pace, x the rate; 0 = unlimited
     idle_timeout: float = 60.0  # seconds without any message before the server closes
     max_pending_seconds: float = 5.0  # audio waiting for a client that stopped reading
+    # Audio a heavy chain's frames may hold waiting for the processing threads.
+    max_processing_backlog_seconds: float = 2.0
+    # CPU-seconds per second that this process's heavy sessions may declare in all.
+    processing_budget: float = 1.6
 
     def max_frame_samples(self, rate: int) -> int:
         """The most samples one frame may carry: floor(rate x max_frame_seconds)."""
@@ -176,6 +184,8 @@ class ServerConfig:
             "max_realtime_factor": self.max_realtime_factor,
             "idle_timeout": self.idle_timeout,
             "max_pending_seconds": self.max_pending_seconds,
+            "max_processing_backlog_seconds": self.max_processing_backlog_seconds,
+            "processing_budget": self.processing_budget,
         }
 
 
@@ -393,8 +403,10 @@ def ready_message(
     params: SessionParams,
     config: ServerConfig,
     chain: list[dict[str, Any]],
+    latency_samples: int = 0,
 ) -> dict[str, Any]:
-    """``chain``: each processor in order, with every option's resolved value."""
+    """``chain``: each processor in order, with every option's resolved value;
+    ``latency_samples``: how late the chain's output is (leading silence)."""
     max_frame_samples = config.max_frame_samples(params.rate)
     return {
         "type": "ready",
@@ -404,6 +416,7 @@ def ready_message(
         "format": params.format.name,
         "processor": params.processor,
         "chain": chain,
+        "latency_samples": latency_samples,
         "max_frame_samples": max_frame_samples,
         "accepts": list(CONTROL_TYPES),
         "limits": {"max_frame_samples": max_frame_samples, **config.limits()},

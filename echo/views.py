@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 from . import protocol
 from .conf import processor_registry, server_config
 from .records import flusher
-from .sessions.limits import SESSIONS
+from .sessions.limits import PROCESSING, SESSIONS
 from .sessions.stats import REFUSED
 
 
@@ -52,6 +52,12 @@ def api_info(request: HttpRequest) -> JsonResponse:
             "sessions_open": SESSIONS.taken,
             "sessions_refused": {
                 reason: REFUSED[reason] for reason in ("origin", "bad_request", "busy")
+            },
+            "processing": {
+                "threads": settings.WSAUDIO_PROCESSING_THREADS,
+                "budget": config.processing_budget,
+                "in_use": round(PROCESSING.in_use, 6),
+                "heavy_sessions": PROCESSING.sessions,
             },
             "metrics": {
                 "stored": settings.WSAUDIO_STORE_METRICS,

@@ -101,7 +101,8 @@ class BadRequest(ServerError):
 
 
 class Busy(ServerError):
-    """The server process holds its maximum of sessions (close 4503)."""
+    """The server process holds its maximum of sessions, or its processing budget
+    is spent (close 4503)."""
 
     code = ErrorCode.BUSY
 
@@ -155,6 +156,13 @@ class ProcessingFailed(ServerError):
     code = ErrorCode.PROCESSING_FAILED
 
 
+class ProcessingBehind(ServerError):
+    """The chain's frames waited for the server's processing threads beyond
+    ``max_processing_backlog_seconds`` of audio (close 4504)."""
+
+    code = ErrorCode.PROCESSING_BEHIND
+
+
 class NotReading(ServerError):
     """Replies piled up unread beyond ``max_pending_seconds`` of audio (close 4509)."""
 
@@ -174,6 +182,7 @@ ERRORS: dict[str, type[ServerError]] = {
         TooManyMessages,
         IdleTimeout,
         ProcessingFailed,
+        ProcessingBehind,
         NotReading,
     )
 }

@@ -43,7 +43,8 @@ class CloseCode(IntEnum):
     TOO_MANY = 4429  # too many errors, or too many messages per second
     PROCESSING_FAILED = 4500  # the processor failed on a frame
     SHUTTING_DOWN = 4502  # the server is shutting down
-    SERVER_FULL = 4503  # the worker holds its maximum number of sessions
+    SERVER_FULL = 4503  # the worker holds its maximum of sessions, or of processing
+    PROCESSING_BEHIND = 4504  # the session's processing fell behind its audio
     CLIENT_NOT_READING = 4509  # the client stopped reading its replies
 
 
@@ -60,6 +61,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_MESSAGES = "too_many_messages"
     IDLE_TIMEOUT = "idle_timeout"
     PROCESSING_FAILED = "processing_failed"
+    PROCESSING_BEHIND = "processing_behind"
     NOT_READING = "not_reading"
 
 
@@ -73,6 +75,7 @@ CLOSING_ERRORS = {
     ErrorCode.TOO_MANY_MESSAGES: CloseCode.TOO_MANY,
     ErrorCode.IDLE_TIMEOUT: CloseCode.IDLE_TIMEOUT,
     ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
+    ErrorCode.PROCESSING_BEHIND: CloseCode.PROCESSING_BEHIND,
     ErrorCode.NOT_READING: CloseCode.CLIENT_NOT_READING,
 }
 

@@ -177,6 +177,18 @@ WSAUDIO_IDLE_TIMEOUT = float(os.environ.get("WSAUDIO_IDLE_TIMEOUT", 60.0))
 # Seconds of replies that may wait for a client that stopped reading; enforced where
 # the server's send waits for the client (Uvicorn), see docs/protocol.md.
 WSAUDIO_MAX_PENDING_SECONDS = float(os.environ.get("WSAUDIO_MAX_PENDING_SECONDS", 5.0))
+# Heavy chains (denoise, vad) run on a pool of this many threads per process, admitted
+# while their declared costs (CPU-seconds per second of audio) fit in the budget.
+WSAUDIO_PROCESSING_THREADS = int(
+    os.environ.get("WSAUDIO_PROCESSING_THREADS", len(os.sched_getaffinity(0)))
+)
+WSAUDIO_PROCESSING_BUDGET = float(
+    os.environ.get("WSAUDIO_PROCESSING_BUDGET", 0.8 * WSAUDIO_PROCESSING_THREADS)
+)
+# Seconds of audio a heavy session's frames may hold waiting for the pool.
+WSAUDIO_MAX_PROCESSING_BACKLOG_SECONDS = float(
+    os.environ.get("WSAUDIO_MAX_PROCESSING_BACKLOG_SECONDS", 2.0)
+)
 # Host patterns (as in ALLOWED_HOSTS) that browser pages may open sessions from;
 # empty means ALLOWED_HOSTS.
 WSAUDIO_ALLOWED_ORIGINS = env_list("WSAUDIO_ALLOWED_ORIGINS", [])

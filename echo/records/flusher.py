@@ -117,6 +117,8 @@ class SessionRecorder:
             stats.proc_us_mean,
             stats.proc_us_p99,
             stats.proc_us_max,
+            session.chain.cost,
+            stats.proc_ns_total / 1e9,
             client.get("rtt_ms_p50"),
             client.get("rtt_ms_p95"),
             client.get("buffered_ms"),

@@ -31,6 +31,8 @@ RECORD_FIELDS = (
     "proc_us_mean",
     "proc_us_p99",
     "proc_us_max",
+    "chain_cost",
+    "processing_seconds",
     "client_rtt_ms_p50",
     "client_rtt_ms_p95",
     "client_buffered_ms",

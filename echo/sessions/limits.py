@@ -62,3 +62,37 @@ class SessionSeats:
 
 # This process's sessions: the consumers admit and release, /api/info/ reports.
 SESSIONS = SessionSeats()
+
+
+class ProcessingBudget:
+    """The CPU-seconds per second of audio that this process's heavy sessions
+    declared, against a budget checked at admission (echo.processors: ``cost``).
+
+    Single-threaded by design, like SessionSeats; light chains never come here.
+    """
+
+    def __init__(self) -> None:
+        self.in_use = 0.0
+        self.sessions = 0
+
+    def admit(self, cost: float, budget: float) -> None:
+        """Count a heavy session's cost; raise ``busy`` if it would pass ``budget``."""
+        if self.in_use + cost > budget + CLOCK_TOLERANCE:
+            raise ProtocolError(
+                ErrorCode.BUSY,
+                f"the processing budget of this server is spent: its heavy sessions "
+                f"use {self.in_use:.3g} of {budget:g} CPU-seconds per second and this "
+                f"chain needs {cost:.3g}; retry later, with backoff, or use a lighter "
+                "chain",
+            )
+        self.in_use += cost
+        self.sessions += 1
+
+    def release(self, cost: float) -> None:
+        self.sessions -= 1
+        # Back to exactly 0 when the last one leaves: no rounding drift over time.
+        self.in_use = self.in_use - cost if self.sessions else 0.0
+
+
+# This process's heavy sessions: the consumers admit and release, /api/info/ reports.
+PROCESSING = ProcessingBudget()

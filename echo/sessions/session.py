@@ -6,10 +6,11 @@ seconds), so every rule of the protocol can be exercised directly.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,6 +20,17 @@ from ..processors.chain import StageFailed
 from ..protocol import ErrorCode, ProtocolError, ServerConfig, SessionParams
 from .limits import TokenBucket
 from .stats import SessionStats
+
+
+class Frame(NamedTuple):
+    """An accepted binary message on its way through the chain."""
+
+    index: int  # among all binary messages of the session
+    data: bytes  # as received
+    decoded: np.ndarray  # a view of ``data`` (f32) or its samples as float32 (s16)
+    samples: np.ndarray  # what the chain takes: ``decoded``, non-finite values 0.0
+    started: int  # perf_counter_ns when its decoding began
+    decoded_at: int  # and when it ended
 
 
 class AudioSession:
@@ -35,6 +47,7 @@ class AudioSession:
         self.params = params
         self.chain = chain
         self.reports_analysis = bool(chain.reporters)  # messages after some replies
+        self.heavy = chain.heavy  # runs on the processing threads, admitted by cost
         self.config = config
         self.stats = SessionStats()
         self.client_stats: dict[str, float | int] = {}  # latest of each, as reported
@@ -43,6 +56,12 @@ class AudioSession:
         self.last_message = now  # when the latest message of any kind arrived
         self.max_frame_samples = config.max_frame_samples(params.rate)
         self.max_unsent_samples = config.max_pending_seconds * params.rate
+        self.max_backlog_samples = config.max_processing_backlog_seconds * params.rate
+        # Text messages that may wait behind a heavy chain's frames, as many as
+        # the message rate lets in while its frames fill their backlog.
+        self.max_backlog_messages = math.ceil(
+            config.max_messages_per_second * (1 + config.max_processing_backlog_seconds)
+        )
         self.errors_left = config.max_errors
         per_second = config.max_messages_per_second
         self.message_budget = TokenBucket(per_second, per_second, now)
@@ -87,6 +106,7 @@ class AudioSession:
             params=self.params,
             config=self.config,
             chain=self.chain.describe(),
+            latency_samples=self.chain.latency_samples,
         )
 
     def process_frame(self, data: bytes, now: float) -> bytes:
@@ -95,10 +115,16 @@ class AudioSession:
         Raise too_many_messages, bad_frame, frame_too_large, rate_limited or
         processing_failed.
         """
+        frame = self.accept_frame(data, now)
+        return self.reply(frame, self.run_chain(frame))
+
+    def accept_frame(self, data: bytes, now: float) -> Frame:
+        """A binary message checked and decoded, ready for the chain; raise
+        too_many_messages, bad_frame, frame_too_large or rate_limited."""
         index = self.binary_messages
         self.binary_messages += 1
         self.stats.bytes_in += len(data)
-        self._count_message(now)
+        self.count_message(now)
         fmt = self.params.format
         try:
             length = protocol.frame_length(
@@ -122,17 +148,15 @@ class AudioSession:
         if fmt is protocol.F32:
             samples, nonfinite = protocol.replace_nonfinite(decoded)
             self.stats.nonfinite_samples += nonfinite
-        processed = self._run_chain(samples, index)
-        if processed is decoded and fmt is protocol.F32:
-            # The processor returned the f32 samples it got, which are a view of
-            # ``data`` (all finite): ``data`` already is the reply, byte for byte.
-            reply = data
-        else:
-            reply = protocol.encode_frame(processed, fmt)
-        self.stats.frame_processed(samples, time.perf_counter_ns() - started)
-        return reply
+        return Frame(index, data, decoded, samples, started, time.perf_counter_ns())
 
-    def _run_chain(self, samples: np.ndarray, index: int) -> np.ndarray:
+    def run_chain(self, frame: Frame) -> np.ndarray:
+        """The chain's output for an accepted frame; raise processing_failed.
+
+        Touches only the chain, so a heavy session runs it on a processing thread
+        (one frame at a time), while everything else stays on the event loop.
+        """
+        samples, index = frame.samples, frame.index
         try:
             # No copy when the chain returns float32, as echo does.
             processed = np.asarray(self.chain.process(samples), dtype=np.float32)
@@ -155,10 +179,41 @@ class AudioSession:
             )
         return processed
 
+    def run_chain_timed(self, frame: Frame) -> tuple[np.ndarray, int]:
+        """``run_chain``, and how many nanoseconds it took (on its own thread)."""
+        started = time.perf_counter_ns()
+        processed = self.run_chain(frame)
+        return processed, time.perf_counter_ns() - started
+
+    def reply(
+        self, frame: Frame, processed: np.ndarray, chain_ns: int | None = None
+    ) -> bytes:
+        """The binary reply to ``frame``, counted with the time spent on it: since
+        its decoding began, or (``chain_ns`` given, as the chain ran elsewhere
+        meanwhile) its decoding, ``chain_ns`` and its encoding."""
+        encoding = time.perf_counter_ns() if chain_ns is not None else 0
+        if processed is frame.decoded and self.params.format is protocol.F32:
+            # The processor returned the f32 samples it got, which are a view of
+            # ``data`` (all finite): ``data`` already is the reply, byte for byte.
+            reply = frame.data
+        else:
+            reply = protocol.encode_frame(processed, self.params.format)
+        done = time.perf_counter_ns()
+        if chain_ns is None:
+            proc_ns = done - frame.started
+        else:
+            proc_ns = frame.decoded_at - frame.started + chain_ns + done - encoding
+        self.stats.frame_processed(frame.samples, proc_ns)
+        return reply
+
     def answer(self, text: str, now: float) -> dict[str, Any] | None:
         """The reply to one text message, if it gets one; raise too_many_messages
         or bad_message."""
-        self._count_message(now)
+        self.count_message(now)
+        return self.answer_counted(text)
+
+    def answer_counted(self, text: str) -> dict[str, Any] | None:
+        """``answer`` for a message already counted; raise bad_message."""
         message = protocol.parse_control(text)
         kind = message["type"]
         if kind == "ping":
@@ -187,7 +242,8 @@ class AudioSession:
             for processor, values in self.chain.take_reports()
         ]
 
-    def _count_message(self, now: float) -> None:
+    def count_message(self, now: float) -> None:
+        """Count a message of either kind as it arrives; raise too_many_messages."""
         self.last_message = now
         if not self.message_budget.take(1, now):
             raise ProtocolError(
@@ -221,6 +277,25 @@ class AudioSession:
             ErrorCode.NOT_READING,
             f"more than {self.config.max_pending_seconds:g} seconds of replies are "
             "waiting for this client to read them",
+        )
+
+    def processing_behind_error(
+        self, waiting_samples: int, waiting_messages: int
+    ) -> ProtocolError | None:
+        """The processing_behind error once a heavy chain's frames waiting for the
+        processing threads hold more than max_processing_backlog_seconds of audio
+        (or more text messages than the message rate lets in meanwhile wait behind
+        them)."""
+        if (
+            waiting_samples <= self.max_backlog_samples
+            and waiting_messages <= self.max_backlog_messages
+        ):
+            return None
+        return ProtocolError(
+            ErrorCode.PROCESSING_BEHIND,
+            f"more than {self.config.max_processing_backlog_seconds:g} seconds of "
+            "audio are waiting for this session's processing, which runs slower than "
+            "real time on this server",
         )
 
     def idle_error(self, now: float) -> ProtocolError | None:

@@ -75,6 +75,11 @@ const ERRORS = {
     "The processor failed",
     "The same audio would likely fail again: choose another processor.",
   ],
+  [ErrorCode.PROCESSING_BEHIND]: [
+    "The processing fell behind",
+    "This server cannot run the chosen processors as fast as the audio comes. " +
+      "Choose a lighter chain, or try again when the server is less busy.",
+  ],
   [ErrorCode.NOT_READING]: [
     "This page fell behind",
     "The server's replies waited too long to be read (a busy or suspended tab, or " +
@@ -136,6 +141,7 @@ const CLOSES = {
   [CloseCode.PROCESSING_FAILED]: ERRORS[ErrorCode.PROCESSING_FAILED],
   [CloseCode.SHUTTING_DOWN]: ["The server is shutting down", "Start again in a few seconds."],
   [CloseCode.SERVER_FULL]: ERRORS[ErrorCode.BUSY],
+  [CloseCode.PROCESSING_BEHIND]: ERRORS[ErrorCode.PROCESSING_BEHIND],
   [CloseCode.CLIENT_NOT_READING]: ERRORS[ErrorCode.NOT_READING],
   [TransportClose.NO_STATUS]: [
     "The connection closed without a reason",

@@ -22,6 +22,7 @@ export const CloseCode = Object.freeze({
   PROCESSING_FAILED: 4500,
   SHUTTING_DOWN: 4502,
   SERVER_FULL: 4503,
+  PROCESSING_BEHIND: 4504,
   CLIENT_NOT_READING: 4509,
 });
 
@@ -37,6 +38,7 @@ export const ErrorCode = Object.freeze({
   TOO_MANY_MESSAGES: "too_many_messages",
   IDLE_TIMEOUT: "idle_timeout",
   PROCESSING_FAILED: "processing_failed",
+  PROCESSING_BEHIND: "processing_behind",
   NOT_READING: "not_reading",
 });
 
@@ -49,6 +51,7 @@ export const CLOSING_ERRORS = Object.freeze({
   [ErrorCode.TOO_MANY_MESSAGES]: CloseCode.TOO_MANY,
   [ErrorCode.IDLE_TIMEOUT]: CloseCode.IDLE_TIMEOUT,
   [ErrorCode.PROCESSING_FAILED]: CloseCode.PROCESSING_FAILED,
+  [ErrorCode.PROCESSING_BEHIND]: CloseCode.PROCESSING_BEHIND,
   [ErrorCode.NOT_READING]: CloseCode.CLIENT_NOT_READING,
 });
 

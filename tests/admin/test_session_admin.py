@@ -333,7 +333,7 @@ def test_the_detail_page_shows_every_field_in_sections_and_offers_no_edit(
         "Traffic",
         "Faults",
         "Levels",
-        "Processing time per frame",
+        "Processing",
         "What the client reported",
         "How it ended",
         "Where",

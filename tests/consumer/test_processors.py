@@ -168,6 +168,8 @@ async def test_api_info_lists_every_processor_with_its_options_schema():
         "description": "raises or lowers the level",
         "category": "basic",
         "identity": False,
+        "heavy": False,
+        "cost_per_second": {},
         "options": [
             {
                 "name": "db",

@@ -1,6 +1,7 @@
 """Every rule of protocol v1, through the consumer, in process."""
 
 import json
+import os
 import time
 import uuid
 
@@ -33,6 +34,7 @@ async def test_ready_announces_the_session_and_what_it_accepts():
             "max_frame_samples": 16384,
             "accepts": ["ping", "stats", "client_stats", "configure"],
             "chain": [{"name": "echo", "options": {}}],
+            "latency_samples": 0,
             "limits": {
                 "max_frame_samples": 16384,
                 "max_message_bytes": 1048576,
@@ -44,6 +46,9 @@ async def test_ready_announces_the_session_and_what_it_accepts():
                 "max_realtime_factor": 4.0,
                 "idle_timeout": 60.0,
                 "max_pending_seconds": 5.0,
+                "max_processing_backlog_seconds": 2.0,
+                # 0.8 CPU-seconds per second for each core this process may use.
+                "processing_budget": 0.8 * len(os.sched_getaffinity(0)),
             },
         }
 

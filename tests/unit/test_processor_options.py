@@ -117,6 +117,8 @@ def test_the_schema_of_every_builtin_is_json_with_every_option_described():
         "description": "sends every frame back unchanged",
         "category": "basic",
         "identity": True,
+        "heavy": False,
+        "cost_per_second": {},
         "options": [],
     }
     highpass = {option["name"]: option for option in by_name["highpass"]["options"]}

@@ -361,9 +361,15 @@ def test_ready_message_announces_the_session_and_every_limit():
         max_realtime_factor=2.0,
         idle_timeout=9.5,
         max_pending_seconds=3.0,
+        max_processing_backlog_seconds=1.5,
+        processing_budget=0.5,
     )
     ready = protocol.ready_message(
-        session="abc", params=params, config=config, chain=ECHO_CHAIN
+        session="abc",
+        params=params,
+        config=config,
+        chain=ECHO_CHAIN,
+        latency_samples=480,
     )
     assert ready == {
         "type": "ready",
@@ -375,6 +381,7 @@ def test_ready_message_announces_the_session_and_every_limit():
         "max_frame_samples": 8192,
         "accepts": ["ping", "stats", "client_stats", "configure"],
         "chain": [{"name": "echo", "options": {}}],
+        "latency_samples": 480,
         "limits": {
             "max_frame_samples": 8192,
             "max_message_bytes": 1048576,
@@ -386,6 +393,8 @@ def test_ready_message_announces_the_session_and_every_limit():
             "max_realtime_factor": 2.0,
             "idle_timeout": 9.5,
             "max_pending_seconds": 3.0,
+            "max_processing_backlog_seconds": 1.5,
+            "processing_budget": 0.5,
         },
     }
     assert json.loads(protocol.encode_message(ready)) == ready
