@@ -9,9 +9,13 @@ from echo.protocol import (
     CONTROL_TYPES,
     MAX_CHAIN_LENGTH,
     QUERY_KEYS,
+    F32,
     CloseCode,
     ErrorCode,
     ProtocolError,
+    ServerConfig,
+    SessionParams,
+    ready_message,
 )
 from echo.sessions.stats import SessionStats
 
@@ -77,3 +81,19 @@ def test_every_option_type_is_documented_with_how_its_value_is_written():
     section = DOC.split("### Processors and options\n", 1)[1].split("\n#", 1)[0]
     documented = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
     assert tuple(documented) == KINDS
+
+
+def test_the_documented_limits_are_the_announced_ones_with_their_defaults():
+    documented = first_column("## Limits")
+    assert sorted(documented) == sorted(["max_frame_samples", *ServerConfig().limits()])
+
+
+def test_the_documented_ready_fields_are_the_sent_ones():
+    documented = set(first_column("### `ready`"))
+    ready = ready_message(
+        session="s",
+        params=SessionParams(16384, F32, "echo"),
+        config=ServerConfig(),
+        chain=[],
+    )
+    assert documented == set(ready) - {"type"}
