@@ -66,9 +66,10 @@ provision:
 
 # Stops before any test runs, saying what is missing: PostgreSQL's server programs
 # (or the server at TEST_POSTGRES_URL), Chromium for tests/browser
-# (WSAUDIO_CHROMIUM, else /usr/bin/chromium) and Node.js for tests/js.
+# (WSAUDIO_CHROMIUM, else /usr/bin/chromium), espeak-ng for the voice processors'
+# tests and Node.js for tests/js.
 services: $(VENV)/.dev-installed
-	$(BIN)/python scripts/require_services.py $(POSTGRES_CHECK) chromium node
+	$(BIN)/python scripts/require_services.py $(POSTGRES_CHECK) chromium espeak-ng node
 
 test: provision lint services test-js test-sqlite test-postgres test-uvicorn
 

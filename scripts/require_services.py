@@ -1,7 +1,7 @@
 """Stop early, with directions, when a service the tests need does not answer.
 
 Usage: require_services.py NAME[=WHERE] ...
-  e.g. postgres=postgres://user@host:5432/db postgres-server chromium node
+  e.g. postgres=postgres://user@host:5432/db postgres-server chromium espeak-ng node
 
 Exits 1 when any of them is missing. A new service is a check function and an
 entry in SERVICES; WHERE defaults to the entry's ``default``.
@@ -77,6 +77,14 @@ def check_node(command: str) -> None:
         )
 
 
+def check_espeak(program: str) -> None:
+    if shutil.which(program) is None:
+        raise FileNotFoundError(f"{program} is not on the PATH")
+    subprocess.run(
+        [program, "--version"], check=True, capture_output=True, timeout=TIMEOUT
+    )
+
+
 SERVICES = {
     "postgres": Service(
         "PostgreSQL",
@@ -102,6 +110,12 @@ SERVICES = {
         "  apt-get install chromium\n"
         "or point WSAUDIO_CHROMIUM at a Chromium or Chrome you can use.",
         chromium_executable,
+    ),
+    "espeak-ng": Service(
+        "espeak-ng (speech for the voice processors' tests)",
+        check_espeak,
+        "Install it (Debian):\n  apt-get install espeak-ng",
+        lambda: "espeak-ng",
     ),
     "node": Service(
         f"Node.js {MIN_NODE} or later (for tests/js)",
