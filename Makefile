@@ -27,7 +27,7 @@ WITH_POSTGRES := $(BIN)/python scripts/private_postgres.py
 POSTGRES_CHECK := postgres-server
 endif
 
-.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-ab bench-processors bench-records bench-admin bench-capacity
+.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-ab bench-processors bench-gil bench-records bench-admin bench-capacity
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -94,6 +94,11 @@ bench: $(VENV)/.runtime-installed
 # timed in turns in one sitting (docs/frame-path-ab.md).
 bench-ab: $(VENV)/.runtime-installed
 	$(BIN)/python bench/frame_path_ab.py --before $(BEFORE) --write
+
+# About a minute: whether each audio library, and each heavy processor, releases the
+# GIL (two threads against one; a section of docs/processors.md).
+bench-gil: $(VENV)/.runtime-installed
+	$(BIN)/python bench/gil_release.py --write
 
 # About 2 minutes: each processor's cost per frame beside echo, its memory, and what
 # building, priming and configuring it take (a section of docs/processors.md).
