@@ -106,10 +106,17 @@ class Lane:
 
     def _finished(self, done: asyncio.Future, job: Any, samples: int) -> None:
         if done is not self.running:
-            return  # stopped meanwhile
+            if not done.cancelled():
+                done.exception()  # stopped meanwhile: its outcome is dropped
+            return
         self.running = None
         self.waiting_samples -= samples
-        self.finish(job, done)
+        try:
+            self.finish(job, done)
+        finally:  # what waits behind it goes on, whatever ``finish`` did
+            self._start_next()
+
+    def _start_next(self) -> None:
         while self.running is None and self.waiting and not self.stopped:
             item, samples = self.waiting.popleft()
             if samples is None:
