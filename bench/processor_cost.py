@@ -56,6 +56,8 @@ BEGIN = "<!-- processor-cost:begin -->"
 END = "<!-- processor-cost:end -->"
 
 RATES = (16384, 48000)  # the browser client's rate, and the server's highest
+# The rates at which heavy processors declare their cost (Processor.cost_per_second).
+COST_RATES = (8000, 16000, 48000)
 TYPICAL_CHAIN = ("highpass", "compressor", "gain")
 TONE_AMPLITUDE = 0.25  # -12 dBFS: the compressor acts at its default, the limiter not
 # Long enough to fill the delay's line, so all of its pages have been written.
@@ -69,6 +71,8 @@ class Plan:
     """The sizes of one run."""
 
     batches: int  # rounds; in each, every row of a table takes its calls in turn
+    cost_rounds: int  # of streaming each heavy processor for its CPU cost
+    cost_seconds: float  # of audio in each such round
     frames_per_batch: int  # frames per row per round
     builds_per_batch: int  # chains built, fresh plugins primed, configures
     instances: int  # kept alive at once for the memory figures
@@ -77,13 +81,21 @@ class Plan:
 
 FULL = Plan(
     batches=40,
+    cost_rounds=7,
+    cost_seconds=4.0,
     frames_per_batch=250,
     builds_per_batch=10,
     instances=200,
     settle_seconds=SETTLE_SECONDS,
 )
 QUICK = Plan(
-    batches=2, frames_per_batch=5, builds_per_batch=2, instances=3, settle_seconds=0.1
+    batches=2,
+    cost_rounds=1,
+    cost_seconds=0.2,
+    frames_per_batch=5,
+    builds_per_batch=2,
+    instances=3,
+    settle_seconds=0.1,
 )
 
 
@@ -386,6 +398,56 @@ def measure_memory(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def measure_heavy(plan: Plan) -> list[dict[str, Any]]:
+    """Each heavy processor's CPU-seconds per second of audio at COST_RATES (what
+    it declares for admission) and at RATES, beside what it declares and its
+    latency: rounds of streaming, the rates taking turns, on this thread's clock."""
+    heavy = [name for name, cls in PROCESSORS.items() if cls.heavy]
+    rates = sorted({*COST_RATES, *RATES})
+    chains = {(name, rate): build((name,), rate) for name in heavy for rate in rates}
+    frames = {rate: realistic_frames(rate) for rate in rates}
+    readings: dict[tuple[str, int], list[float]] = {key: [] for key in chains}
+    for (_, rate), chain in chains.items():
+        run_chain(chain, frames[rate][0])  # first use: models loaded, probes made
+    for _ in range(plan.cost_rounds):
+        for (name, rate), chain in chains.items():
+            count = math.ceil(plan.cost_seconds * rate / FRAME_SAMPLES)
+            started = time.thread_time()
+            for i in range(count):
+                run_chain(chain, frames[rate][i % DISTINCT_FRAMES])
+            spent = time.thread_time() - started
+            readings[name, rate].append(spent / (count * FRAME_SAMPLES / rate))
+    return [
+        {
+            "processor": name,
+            "rate": rate,
+            "cpu_seconds_per_second": float(np.median(readings[name, rate])),
+            "spread": [min(readings[name, rate]), max(readings[name, rate])],
+            "declared": PROCESSORS[name].cost(rate),
+            "latency_ms": 1000 * chains[name, rate].latency_samples / rate,
+        }
+        for name, rate in chains
+    ]
+
+
+def heavy_table(raw: dict[str, Any]) -> str:
+    return markdown_table(
+        ["processor", "rate (Hz)", "measured", "spread", "declared", "latency (ms)"],
+        [
+            [
+                row["processor"],
+                f"{row['rate']}",
+                f"{row['cpu_seconds_per_second']:.4f}",
+                f"{row['spread'][0]:.4f}–{row['spread'][1]:.4f}",
+                f"{row['declared']:.4f}",
+                f"{row['latency_ms']:.1f}",
+            ]
+            for row in raw["heavy"]
+        ],
+        text_columns=2,
+    )
+
+
 def measure(plan: Plan, quick: bool) -> dict[str, Any]:
     """Every figure of the page, as JSON."""
     operations = {"empty": Operation(empty_call, [None])}
@@ -416,7 +478,15 @@ def measure(plan: Plan, quick: bool) -> dict[str, Any]:
     setup = measure_setup(plan, overhead_ns)
     print("memory ...", flush=True)
     memory = measure_memory(quick)
-    return {"overhead_ns": overhead_ns, "frames": rows, **setup, "memory": memory}
+    print("heavy processors' cost ...", flush=True)
+    heavy = measure_heavy(plan)
+    return {
+        "overhead_ns": overhead_ns,
+        "frames": rows,
+        **setup,
+        "memory": memory,
+        "heavy": heavy,
+    }
 
 
 def cell(result: dict[str, Any]) -> str:
@@ -675,6 +745,21 @@ options. Median / p99 µs:
 
 The dearest change is {slowest_configure}'s at {slowest_rate} Hz: as much as
 {slowest_frames:.0f} of its settled frames (medians).
+
+### Heavy processors: what admission counts
+
+A heavy processor declares its cost in CPU-seconds per second of audio at 8000,
+16000 and 48000 Hz (`cost_per_second`), and the server admits heavy sessions while
+the sum fits its processing budget. *measured* is the median of {cost_rounds}
+rounds of {cost_seconds:g} s of audio streamed through the processor alone in
+1024-sample frames, the rates taking turns, on the thread's own CPU clock
+(`time.thread_time`), so time the thread spent waiting is not counted; *spread* is
+the lowest and highest round. *declared* is `cost(rate)`, linear between the
+declared rates. *latency* is `latency_samples` at that rate. A test holds every
+declared figure at or above what the latest run measured
+(tests/unit/test_heavy_costs.py).
+
+{heavy_table}
 """
 
 
@@ -713,6 +798,9 @@ def section(raw: dict[str, Any]) -> str:
             warmup_seconds=WARMUP_SECONDS,
             ramp_ms=1000 * RAMP_SECONDS,
             configure_table=configure_table(raw),
+            cost_rounds=plan.cost_rounds,
+            cost_seconds=plan.cost_seconds,
+            heavy_table=heavy_table(raw),
             **summary(raw),
         )
     )

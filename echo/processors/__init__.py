@@ -8,10 +8,12 @@ from .analysis import Analysis
 from .base import CATEGORIES, Processor, build_registry, load_processor
 from .basic import Echo, Gain
 from .chain import Chain
+from .denoise import Denoise
 from .dynamics import Compressor, Limiter
 from .effects import Delay, Reverb, Robot
 from .filters import Highpass, Lowpass
 from .options import Option, OptionError
+from .vad import Vad
 
 BUILTINS = (
     Echo,
@@ -23,6 +25,8 @@ BUILTINS = (
     Delay,
     Reverb,
     Robot,
+    Denoise,
+    Vad,
     Analysis,
 )
 PROCESSORS = build_registry(BUILTINS)
@@ -35,6 +39,7 @@ __all__ = [
     "Chain",
     "Compressor",
     "Delay",
+    "Denoise",
     "Echo",
     "Gain",
     "Highpass",
@@ -45,6 +50,7 @@ __all__ = [
     "Processor",
     "Reverb",
     "Robot",
+    "Vad",
     "build_registry",
     "load_processor",
 ]

@@ -29,8 +29,7 @@ class Frame(NamedTuple):
     data: bytes  # as received
     decoded: np.ndarray  # a view of ``data`` (f32) or its samples as float32 (s16)
     samples: np.ndarray  # what the chain takes: ``decoded``, non-finite values 0.0
-    started: int  # perf_counter_ns when its decoding began
-    decoded_at: int  # and when it ended
+    decode_ns: int  # how long its decoding took
 
 
 class AudioSession:
@@ -115,20 +114,37 @@ class AudioSession:
         Raise too_many_messages, bad_frame, frame_too_large, rate_limited or
         processing_failed.
         """
-        frame = self.accept_frame(data, now)
-        return self.reply(frame, self.run_chain(frame))
+        index = self._admit_frame(data, now)
+        # Decoded inline, as accept_frame does: this is every light frame's path.
+        started = time.perf_counter_ns()
+        fmt = self.params.format
+        decoded = samples = protocol.decode_frame(data, fmt)
+        if fmt is protocol.F32:
+            samples, nonfinite = protocol.replace_nonfinite(decoded)
+            self.stats.nonfinite_samples += nonfinite
+        processed = self.run_chain(samples, index)
+        if processed is decoded and fmt is protocol.F32:
+            # The processor returned the f32 samples it got, which are a view of
+            # ``data`` (all finite): ``data`` already is the reply, byte for byte.
+            reply = data
+        else:
+            reply = protocol.encode_frame(processed, fmt)
+        self.stats.frame_processed(samples, time.perf_counter_ns() - started)
+        return reply
 
-    def accept_frame(self, data: bytes, now: float) -> Frame:
-        """A binary message checked and decoded, ready for the chain; raise
+    def _admit_frame(self, data: bytes, now: float) -> int:
+        """The index of a binary message that passed every check; raise
         too_many_messages, bad_frame, frame_too_large or rate_limited."""
         index = self.binary_messages
         self.binary_messages += 1
         self.stats.bytes_in += len(data)
         self.count_message(now)
-        fmt = self.params.format
         try:
             length = protocol.frame_length(
-                data, fmt, index=index, max_samples=self.max_frame_samples
+                data,
+                self.params.format,
+                index=index,
+                max_samples=self.max_frame_samples,
             )
         except ProtocolError as error:
             if error.code is ErrorCode.BAD_FRAME:
@@ -143,20 +159,10 @@ class AudioSession:
                 frame=index,
                 dropped=self.stats.rate_limited_frames,
             )
-        started = time.perf_counter_ns()
-        decoded = samples = protocol.decode_frame(data, fmt)
-        if fmt is protocol.F32:
-            samples, nonfinite = protocol.replace_nonfinite(decoded)
-            self.stats.nonfinite_samples += nonfinite
-        return Frame(index, data, decoded, samples, started, time.perf_counter_ns())
+        return index
 
-    def run_chain(self, frame: Frame) -> np.ndarray:
-        """The chain's output for an accepted frame; raise processing_failed.
-
-        Touches only the chain, so a heavy session runs it on a processing thread
-        (one frame at a time), while everything else stays on the event loop.
-        """
-        samples, index = frame.samples, frame.index
+    def run_chain(self, samples: np.ndarray, index: int) -> np.ndarray:
+        """The chain's output for frame ``index``; raise processing_failed."""
         try:
             # No copy when the chain returns float32, as echo does.
             processed = np.asarray(self.chain.process(samples), dtype=np.float32)
@@ -179,31 +185,43 @@ class AudioSession:
             )
         return processed
 
-    def run_chain_timed(self, frame: Frame) -> tuple[np.ndarray, int]:
-        """``run_chain``, and how many nanoseconds it took (on its own thread)."""
+    # A heavy chain's frame path: the same steps as process_frame, split where the
+    # frame goes to a processing thread and comes back.
+
+    def accept_frame(self, data: bytes, now: float) -> Frame:
+        """A binary message checked and decoded, for the processing threads; raise
+        as process_frame does before its chain runs."""
+        index = self._admit_frame(data, now)
         started = time.perf_counter_ns()
-        processed = self.run_chain(frame)
+        fmt = self.params.format
+        decoded = samples = protocol.decode_frame(data, fmt)
+        if fmt is protocol.F32:
+            samples, nonfinite = protocol.replace_nonfinite(decoded)
+            self.stats.nonfinite_samples += nonfinite
+        return Frame(index, data, decoded, samples, time.perf_counter_ns() - started)
+
+    def run_chain_timed(self, frame: Frame) -> tuple[np.ndarray, int]:
+        """``run_chain`` for ``frame``, and its nanoseconds.
+
+        Touches only the chain, so it runs on a processing thread (one frame of the
+        session at a time) while everything else stays on the event loop.
+        """
+        started = time.perf_counter_ns()
+        processed = self.run_chain(frame.samples, frame.index)
         return processed, time.perf_counter_ns() - started
 
-    def reply(
-        self, frame: Frame, processed: np.ndarray, chain_ns: int | None = None
-    ) -> bytes:
-        """The binary reply to ``frame``, counted with the time spent on it: since
-        its decoding began, or (``chain_ns`` given, as the chain ran elsewhere
-        meanwhile) its decoding, ``chain_ns`` and its encoding."""
-        encoding = time.perf_counter_ns() if chain_ns is not None else 0
+    def reply(self, frame: Frame, processed: np.ndarray, chain_ns: int) -> bytes:
+        """The binary reply to ``frame``, counted with its decoding, ``chain_ns``
+        and its encoding (not the time it waited for a thread)."""
+        started = time.perf_counter_ns()
         if processed is frame.decoded and self.params.format is protocol.F32:
-            # The processor returned the f32 samples it got, which are a view of
-            # ``data`` (all finite): ``data`` already is the reply, byte for byte.
-            reply = frame.data
+            reply = frame.data  # as in process_frame
         else:
             reply = protocol.encode_frame(processed, self.params.format)
-        done = time.perf_counter_ns()
-        if chain_ns is None:
-            proc_ns = done - frame.started
-        else:
-            proc_ns = frame.decoded_at - frame.started + chain_ns + done - encoding
-        self.stats.frame_processed(frame.samples, proc_ns)
+        encode_ns = time.perf_counter_ns() - started
+        self.stats.frame_processed(
+            frame.samples, frame.decode_ns + chain_ns + encode_ns
+        )
         return reply
 
     def answer(self, text: str, now: float) -> dict[str, Any] | None:

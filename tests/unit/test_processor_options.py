@@ -157,6 +157,8 @@ def test_the_builtins_are_the_documented_ones_with_their_identity_flags():
         "delay",
         "reverb",
         "robot",
+        "denoise",
+        "vad",
         "analysis",
     ]
     assert identities == {"echo", "analysis"}

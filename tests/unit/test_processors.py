@@ -186,6 +186,8 @@ CHANGES = {
     "delay": ({"delay_ms": 20}, {"delay_ms": 900, "feedback": 0, "mix": 1}),
     "reverb": ({"wet": 0, "dry": 1}, {"wet": 1, "dry": 0, "room_size": 1}),
     "robot": ({"hz": 30}, {"hz": 1500}),
+    "denoise": ({"mix": 0}, {"mix": 1}),
+    "vad": ({"mode": "report"}, {"mode": "mute", "threshold": 0.9}),
     "analysis": ({"window": 256}, {"window": 16384, "hop": 300}),
 }
 
