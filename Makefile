@@ -27,7 +27,7 @@ WITH_POSTGRES := $(BIN)/python scripts/private_postgres.py
 POSTGRES_CHECK := postgres-server
 endif
 
-.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-ab bench-processors bench-gil bench-records bench-admin bench-capacity
+.PHONY: run run-uvicorn test test-sqlite test-postgres test-uvicorn test-js provision services lint bench bench-ab bench-processors bench-gil bench-records bench-admin bench-capacity bench-heavy
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wsaudio needs Python 3.11"'
@@ -118,3 +118,7 @@ bench-admin: services
 # a plain websockets echo, 10,000 idle sessions, and clients that stop reading.
 bench-capacity: $(VENV)/.runtime-installed
 	$(BIN)/python bench/capacity.py --write
+
+# About 7 minutes: streams of denoise and of vad per core, as ratios to echo's.
+bench-heavy: $(VENV)/.runtime-installed
+	$(BIN)/python bench/heavy_capacity.py --write

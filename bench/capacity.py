@@ -418,6 +418,22 @@ def ratio(value: float | None, base: float | None) -> str:
     return "–" if not value or not base else f"{value / base:.2f}"
 
 
+# Sections other benchmarks write into the page between markers of their own
+# (bench/heavy_capacity.py's): a rewrite of the page keeps them, before the steps.
+MARKED_SECTION = re.compile(r"<!-- ([\w-]+):begin -->\n.*?<!-- \1:end -->\n", re.S)
+STEPS_HEADING = "\n## Every step\n"
+
+
+def keep_sections(text: str, old: str) -> str:
+    """The page ``text`` with the marked sections of ``old`` before its steps."""
+    kept = "".join(match.group(0) + "\n" for match in MARKED_SECTION.finditer(old))
+    if not kept:
+        return text
+    if STEPS_HEADING not in text:
+        return f"{text}\n{kept}"
+    return text.replace(STEPS_HEADING, f"\n{kept}{STEPS_HEADING[1:]}", 1)
+
+
 def page(environment: list[str], plan: Plan, results: list[dict[str, Any]]) -> str:
     header = page_header(
         "bench/capacity.py",
@@ -697,7 +713,7 @@ def main() -> None:
     if args.page_only:
         raw = json.loads(JSON_PATH.read_text())
         text = page(raw["environment"], Plan(**raw["plan"]), raw["results"])
-        DOC_PATH.write_text(text)
+        DOC_PATH.write_text(keep_sections(text, DOC_PATH.read_text()))
         print(f"wrote {DOC_PATH.relative_to(ROOT)}")
         return
     plan = QUICK if args.quick else FULL
@@ -745,7 +761,7 @@ def main() -> None:
     text = page(environment, plan, results)
     print(text)
     if args.write:
-        DOC_PATH.write_text(text)
+        DOC_PATH.write_text(keep_sections(text, DOC_PATH.read_text()))
         JSON_PATH.write_text(json.dumps(raw, indent=1) + "\n")
         print(f"wrote {DOC_PATH.relative_to(ROOT)} and {JSON_PATH.relative_to(ROOT)}")
 
