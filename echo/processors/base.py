@@ -31,8 +31,9 @@ class Processor:
     (or, for an identity, the block itself) instead of writing to it.
 
     A processor that needs lookahead sets ``latency_samples``: its output is its
-    input that many samples late, with silence before the first sample, so every
-    block still comes back the size it went in.
+    input that many samples late, with silence (or what its library makes of
+    none) before the first sample, so every block still comes back the size it
+    went in.
 
     A ``heavy`` processor (milliseconds per block rather than microseconds) runs
     on the process's pool of processing threads, so its work must release the GIL,
