@@ -430,6 +430,64 @@ def measure_heavy(plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
+def first_use_child(name: str) -> dict[str, float]:
+    """In this (fresh) process: what the first session of ``name`` pays, to build
+    its processor and for its first frame (libraries loaded, models made)."""
+    rate, process = RATES[0], psutil.Process()
+    block = realistic_frames(rate)[0]
+    clock = time.perf_counter
+    rss, start = process.memory_info().rss, clock()
+    chain = build((name,), rate)
+    built, rss_built = clock(), process.memory_info().rss
+    run_chain(chain, block)
+    ran, rss_ran = clock(), process.memory_info().rss
+    second = build((name,), rate)
+    run_chain(second, block)
+    return {
+        "build_ms": 1000 * (built - start),
+        "first_frame_ms": 1000 * (ran - built),
+        "second_session_ms": 1000 * (clock() - ran),
+        "rss_build_kib": (rss_built - rss) / KIB,
+        "rss_first_frame_kib": (rss_ran - rss_built) / KIB,
+    }
+
+
+def measure_first_use() -> list[dict[str, Any]]:
+    rows = []
+    for name, cls in PROCESSORS.items():
+        if cls.heavy:
+            command = [sys.executable, __file__, "--first-use-child", name]
+            done = subprocess.run(
+                command, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
+            )
+            rows.append({"processor": name, **json.loads(done.stdout)})
+    return rows
+
+
+def first_use_table(raw: dict[str, Any]) -> str:
+    return markdown_table(
+        [
+            "processor",
+            "build (ms)",
+            "first frame (ms)",
+            "both, a second session (ms)",
+            "RSS: build (KiB)",
+            "first frame (KiB)",
+        ],
+        [
+            [
+                row["processor"],
+                f"{row['build_ms']:.2f}",
+                f"{row['first_frame_ms']:.1f}",
+                f"{row['second_session_ms']:.2f}",
+                f"{row['rss_build_kib']:,.0f}",
+                f"{row['rss_first_frame_kib']:,.0f}",
+            ]
+            for row in raw["first_use"]
+        ],
+    )
+
+
 def heavy_table(raw: dict[str, Any]) -> str:
     return markdown_table(
         ["processor", "rate (Hz)", "measured", "spread", "declared", "latency (ms)"],
@@ -480,12 +538,14 @@ def measure(plan: Plan, quick: bool) -> dict[str, Any]:
     memory = measure_memory(quick)
     print("heavy processors' cost ...", flush=True)
     heavy = measure_heavy(plan)
+    first_use = measure_first_use()
     return {
         "overhead_ns": overhead_ns,
         "frames": rows,
         **setup,
         "memory": memory,
         "heavy": heavy,
+        "first_use": first_use,
     }
 
 
@@ -760,6 +820,16 @@ declared figure at or above what the latest run measured
 (tests/unit/test_heavy_costs.py).
 
 {heavy_table}
+
+What the first session of a heavy processor pays in a fresh process, at 16384 Hz
+(each row a process of its own): *build* is `Chain.build` (for denoise, the probe
+of soxr's bursts at that rate), *first frame* the first 1024-sample frame, which
+loads the library (denoise: librnnoise.so through ctypes and RNNoise's first
+state; vad: onnxruntime imported and this thread's model session made), and *both,
+a second session* the same two steps once that is done. The RSS columns are the
+process's growth over each of the first two steps.
+
+{first_use_table}
 """
 
 
@@ -801,6 +871,7 @@ def section(raw: dict[str, Any]) -> str:
             cost_rounds=plan.cost_rounds,
             cost_seconds=plan.cost_seconds,
             heavy_table=heavy_table(raw),
+            first_use_table=first_use_table(raw),
             **summary(raw),
         )
     )
@@ -832,12 +903,16 @@ def main() -> None:
         " (after a change to its wording)",
     )
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument("--first-use-child", help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     if args.memory_child:
         names = tuple(args.memory_child.split(","))
         print(json.dumps(memory_child(names, args.rate, plan)))
+        return
+    if args.first_use_child:
+        print(json.dumps(first_use_child(args.first_use_child)))
         return
     if args.page_only:
         write_doc(section(json.loads(JSON_PATH.read_text())))

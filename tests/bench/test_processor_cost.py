@@ -67,3 +67,14 @@ def test_the_quick_processor_run_measures_every_processor_at_both_rates(tmp_path
         assert row["next_frame"]["median_us"] > 0
     for chain in chains:
         assert f"| {chain} | " in run.stdout
+
+    heavy = [name for name, cls in PROCESSORS.items() if cls.heavy]
+    costs = {(row["processor"], row["rate"]): row for row in results["heavy"]}
+    assert set(costs) == {
+        (name, rate) for name in heavy for rate in (8000, 16000, 16384, 48000)
+    }
+    assert all(row["cpu_seconds_per_second"] > 0 for row in costs.values())
+    assert all(row["declared"] > 0 for row in costs.values())
+    first_use = {row["processor"]: row for row in results["first_use"]}
+    assert set(first_use) == set(heavy)
+    assert all(row["first_frame_ms"] > 0 for row in first_use.values())
