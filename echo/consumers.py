@@ -156,6 +156,8 @@ class EchoConsumer(AsyncWebsocketConsumer):
         """A heavy session's message: counted and checked as it arrives, and
         answered in its turn, after the frames before it."""
         session, lane = self.session, self.lane
+        if lane.closing:
+            return  # its closing error waits behind its frames: nothing more counts
         try:
             if frame is None:
                 session.count_message(monotonic())
@@ -164,9 +166,10 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 accepted = session.accept_frame(frame, monotonic())
                 lane.submit(accepted, accepted.samples.size)
         except ProtocolError as error:
-            lane.then(partial(self.send_error, error))
-            if error.close_code is not None:
-                lane.stopped = True  # the error above is the last thing it sends
+            if error.close_code is None:
+                lane.then(partial(self.send_error, error))
+            else:
+                lane.close_with(partial(self.send_error, error))
             return
         behind = session.processing_behind_error(
             lane.waiting_samples, lane.waiting_steps

@@ -49,6 +49,7 @@ class Lane:
         "waiting_samples",
         "waiting_steps",
         "running",
+        "closing",
         "stopped",
     )
 
@@ -66,6 +67,7 @@ class Lane:
         self.waiting_samples = 0  # audio in jobs not finished, the running one's too
         self.waiting_steps = 0
         self.running: asyncio.Future | None = None
+        self.closing = False  # takes nothing more, but finishes what it holds
         self.stopped = False  # nothing more is started: the session is over
 
     @property
@@ -73,7 +75,7 @@ class Lane:
         return self.running is None and not self.waiting
 
     def submit(self, job: Any, samples: int) -> None:
-        if self.stopped:
+        if self.closing or self.stopped:
             return
         self.waiting_samples += samples
         if self.idle:
@@ -82,13 +84,18 @@ class Lane:
             self.waiting.append((job, samples))
 
     def then(self, step: Step) -> None:
-        if self.stopped:
+        if self.closing or self.stopped:
             return
         if self.idle:
             step()
         else:
             self.waiting.append((step, None))
             self.waiting_steps += 1
+
+    def close_with(self, step: Step) -> None:
+        """``step`` after everything the lane holds, and nothing after it."""
+        self.then(step)
+        self.closing = True
 
     def stop(self) -> None:
         """Start nothing more and forget what waits; a job already on a thread

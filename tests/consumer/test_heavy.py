@@ -75,6 +75,20 @@ async def test_other_sessions_are_answered_while_a_heavy_frame_is_processed():
         assert (await held.receive_json_from())["type"] == "pong"
 
 
+async def test_an_error_that_closes_a_heavy_session_comes_after_the_replies_before_it():
+    async with open_session(f"/ws/echo/{RATE}/?processor=gated") as (comm, _):
+        await comm.send_to(bytes_data=frame(0))
+        await comm.send_to(bytes_data=bytes(4 * (RATE + 1)))  # over max_frame_samples
+        await comm.send_to(bytes_data=frame(2))  # after the close was decided
+        assert await comm.receive_nothing(timeout=0.1)
+        GATE.set()
+        assert await comm.receive_from(timeout=5) == frame(0)
+        error = await comm.receive_json_from()
+        assert (error["code"], error["frame"]) == ("frame_too_large", 1)
+        assert await expect_close(comm) == 4413
+    assert (await processing())["heavy_sessions"] == 0
+
+
 async def test_a_session_whose_frames_wait_too_long_is_closed_with_4504(settings):
     settings.WSAUDIO_MAX_PROCESSING_BACKLOG_SECONDS = 0.1  # 1638 samples at 16384 Hz
     async with open_session(f"/ws/echo/{RATE}/?processor=gated") as (comm, _):

@@ -145,3 +145,19 @@ def test_the_registry_refuses_a_heavy_processor_that_declares_no_cost():
 
     with pytest.raises(ValueError, match="cost_per_second"):
         build_registry([Uncosted])
+
+
+async def test_a_closing_lane_finishes_what_it_holds_then_its_last_step_and_no_more():
+    events = []
+    done = asyncio.Event()
+    with ThreadPoolExecutor(1) as pool:
+        lane = Lane(
+            pool, lambda job: time.sleep(0.02), lambda job, _: events.append(job)
+        )
+        lane.submit("first", 10)
+        lane.submit("second", 10)
+        lane.close_with(lambda: (events.append("closing error"), done.set()))
+        lane.submit("after", 10)
+        lane.then(lambda: events.append("after step"))
+        await asyncio.wait_for(done.wait(), 5)
+    assert events == ["first", "second", "closing error"]
