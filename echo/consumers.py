@@ -170,7 +170,6 @@ class EchoConsumer(AsyncWebsocketConsumer):
                 lane.then(partial(self.send_error, error))
             else:
                 lane.close_with(partial(self.send_error, error))
-            return
         behind = session.processing_behind_error(
             lane.waiting_samples, lane.waiting_steps
         )
