@@ -41,7 +41,6 @@ from bench.capacity import (
     cpu_per_frame,
     fixed,
     keep_sections,
-    step_at,
     step_line,
     step_table,
 )
@@ -85,8 +84,9 @@ class Plan:
     # A heavy chain's first step: this share of the streams its declared cost
     # says one core could run.
     heavy_share: float
-    doublings: int  # steps after the first, each twice the streams of the one before
-    bisections: int  # steps between the last count held and the first not held
+    doublings: int  # counts after the first, each twice the one before
+    bisections: int  # counts between the last count held and the first not held
+    tries: int  # steps at a count before it is taken as not held
     seconds: float  # of streaming at each step
     warmup_seconds: float  # one session of the chain before its ladder
     settle_seconds: float  # after the server has let a step's sessions go
@@ -97,6 +97,7 @@ FULL = Plan(
     heavy_share=0.25,
     doublings=5,
     bisections=3,
+    tries=2,
     seconds=15.0,
     warmup_seconds=2.0,
     settle_seconds=2.0,
@@ -106,6 +107,7 @@ QUICK = Plan(
     heavy_share=0.05,
     doublings=1,
     bisections=1,
+    tries=2,
     seconds=1.0,
     warmup_seconds=0.5,
     settle_seconds=0.2,
@@ -192,7 +194,8 @@ def first_step(chain: str, cost: float, plan: Plan) -> int:
 async def ladder(server: LiveServer, chain: str, plan: Plan) -> dict[str, Any]:
     """The chain's steps: doubling from its first count until a count is not
     held (or the load generator is overloaded), then bisecting between the last
-    count held and that one."""
+    count held and that one. A count is not held once ``plan.tries`` steps at it
+    were not: one stall of a shared machine should not end a ladder early."""
     cost = await warm_up(server, chain, plan)
     await settled(server, plan)
     steps: list[dict[str, Any]] = []
@@ -223,12 +226,18 @@ async def ladder(server: LiveServer, chain: str, plan: Plan) -> dict[str, Any]:
         steps.append(summary)
         print(step_line(chain, summary), flush=True)
         await settled(server, plan)
-        return summary["held_real_time"] and not summary["generator"]["overloaded"]
+        return step_held(summary)
+
+    async def tried(streams: int) -> bool:
+        for _ in range(plan.tries):
+            if await step(streams):
+                return True
+        return False
 
     start = first_step(chain, cost, plan)
     held, failed = 0, None  # the greatest count held so far, the least not held
     for streams in (start << doubling for doubling in range(plan.doublings + 1)):
-        if not await step(streams):
+        if not await tried(streams):
             failed = streams
             break
         held = streams
@@ -236,7 +245,7 @@ async def ladder(server: LiveServer, chain: str, plan: Plan) -> dict[str, Any]:
         if failed is None or failed - held <= 1:
             break
         middle = (held + failed) // 2
-        if await step(middle):
+        if await tried(middle):
             held = middle
         else:
             failed = middle
@@ -247,6 +256,18 @@ async def ladder(server: LiveServer, chain: str, plan: Plan) -> dict[str, Any]:
         "steps": steps,
         "held": held or None,
     }
+
+
+def step_held(summary: dict[str, Any]) -> bool:
+    return summary["held_real_time"] and not summary["generator"]["overloaded"]
+
+
+def held_step(ladder_result: dict[str, Any]) -> dict[str, Any] | None:
+    """The step that held the chain's count (a count may have had two)."""
+    for summary in ladder_result["steps"]:
+        if summary["streams"] == ladder_result["held"] and step_held(summary):
+            return summary
+    return None
 
 
 def machine_busy_seconds() -> float:
@@ -319,12 +340,12 @@ def held_text(ladder_result: dict[str, Any]) -> str:
     """The count held, and whether the ladder stopped short of the server's limit:
     at its top, or where the load generator was overloaded."""
     held, steps = ladder_result["held"], ladder_result["steps"]
-    above = [step for step in steps if step["streams"] > (held or 0)]
+    above = [step["streams"] for step in steps if step["streams"] > (held or 0)]
     if not above:
         return f"≥ {held} (top of the ladder)"
-    least = min(above, key=lambda step: step["streams"])
-    if least["generator"]["overloaded"]:
-        return f"≥ {held or 0} (load generator overloaded at {least['streams']})"
+    least = [step for step in steps if step["streams"] == min(above)]
+    if all(step["generator"]["overloaded"] for step in least):
+        return f"≥ {held or 0} (load generator overloaded at {min(above)})"
     return str(held) if held is not None else "none"
 
 
@@ -341,14 +362,14 @@ def by_chain(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def top_cpu(ladder_result: dict[str, Any]) -> float | None:
     """Server CPU µs per frame at the largest count held."""
-    return cpu_per_frame(step_at(ladder_result, ladder_result["held"]))
+    return cpu_per_frame(held_step(ladder_result))
 
 
 def rows(raw: dict[str, Any]) -> list[list[str]]:
     base = by_chain(raw)[BASE]
     table = []
     for each in raw["chains"]:
-        top = step_at(each, each["held"])
+        top = held_step(each)
         cost = each["declared_cost"]
         table.append(
             [
@@ -430,14 +451,16 @@ absolute schedule, streams opening 50 at a time, four times a second. The count
 doubles from {light_start} streams (echo, the light chain) or from {heavy_share:g}
 × the streams the chain's declared cost would fill a core with (the heavy ones)
 until a count is not held, then halves the gap between the last count held and
-the first not held, in up to {bisections} more steps. A count is held as in
+the first not held, in up to {bisections} more counts. A step is held as in
 [Streams held in real time](#streams-held-in-real-time): every stream connected,
 no reply wrong, at least 99.9% of frames back and a round trip p99 of at most 20
-ms; a step that overloads the load generator counts as not held, and the count
-below it is then a lower bound. Echo's replies are checked byte for byte; the
-other chains change the audio, so each of their replies is taken to answer the
-frame its place says (a session's replies come in order) and checked for its
-size.
+ms; a step that overloads the load generator is not held, and the count below it
+is then a lower bound. A count is taken as not held once {tries} steps at it were
+not (on a shared machine one stall, of the server or of the generator, would
+otherwise end a ladder early), so a count may show twice below. Echo's replies
+are checked byte for byte; the other chains change the audio, so each of their
+replies is taken to answer the frame its place says (a session's replies come in
+order) and checked for its size.
 
 Reproduce from the project root (`make bench-heavy`, about {minutes} minutes; the
 raw figures are in `docs/heavy-capacity.json`):
@@ -453,11 +476,12 @@ Figures from one run ({run_seconds:,} s):
 {table}
 
 Server CPU per frame is the server's CPU time over the step (handshakes included)
-divided by the frames it answered, at the largest count held; the round trips are
-that step's (p50 is the median). The declared cost is the chain's CPU-seconds per
-second of audio at {rate} Hz, as `/api/info/` counts it (`processing.in_use`) while
-one session of it is open. By default the budget of a server on one core is
-{default_budget:g} (0.8 × its one processing thread): {heavy_notes} {others_note}
+divided by the frames it answered, in the step that held the largest count; the
+round trips are that step's (p50 is the median). The declared cost is the
+chain's CPU-seconds per second of audio at {rate} Hz, as `/api/info/` counts it
+(`processing.in_use`) while one session of it is open. By default the budget of
+a server on one core is {default_budget:g} (0.8 × its one processing thread):
+{heavy_notes} {others_note}
 
 ### Each chain's steps
 
@@ -495,6 +519,7 @@ def section(raw: dict[str, Any]) -> str:
             light_start=plan.light_start,
             heavy_share=plan.heavy_share,
             bisections=plan.bisections,
+            tries=plan.tries,
             minutes=max(1, round(raw["seconds"] / 60)),
             run_seconds=raw["seconds"],
             environment="\n".join(f"- {line}" for line in raw["environment"]),
