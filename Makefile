@@ -119,6 +119,6 @@ bench-admin: services
 bench-capacity: $(VENV)/.runtime-installed
 	$(BIN)/python bench/capacity.py --write
 
-# About 7 minutes: streams of denoise and of vad per core, as ratios to echo's.
+# About 10 minutes: streams of denoise and of vad per core, as ratios to echo's.
 bench-heavy: $(VENV)/.runtime-installed
 	$(BIN)/python bench/heavy_capacity.py --write

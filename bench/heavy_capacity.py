@@ -2,7 +2,7 @@
 holds, beside echo and the highpass,compressor,gain chain, measured in one run.
 
 Run from the project root: ``.venv/bin/python bench/heavy_capacity.py [--write]``
-(about 7 minutes). With ``--write`` the run rewrites its section of
+(about 10 minutes). With ``--write`` the run rewrites its section of
 docs/benchmarks.md (between the heavy-capacity markers) and
 docs/heavy-capacity.json. ``--quick`` runs every phase at a toy size in well under
 a minute (the test suite's smoke test).
