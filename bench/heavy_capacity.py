@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -23,11 +22,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import psutil
 import uvloop
@@ -48,12 +45,11 @@ from bench.environment import describe_environment, markdown_table, reflow
 from echo.protocol import ProtocolError
 from echo.sessions.limits import ProcessingBudget
 from tests.live.server import ROOT, LiveServer, running_server
-from wsaudio_client import loadtest
 from wsaudio_client.loadtest import LoadTest, run_loadtest
 from wsaudio_client.measure import now, sleep_until
 from wsaudio_client.session import Reply, connect
 from wsaudio_client.tagging import FrameTagger
-from wsaudio_client.wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, is_identity_chain
+from wsaudio_client.wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE
 
 DOC_PATH = ROOT / "docs" / "benchmarks.md"
 JSON_PATH = ROOT / "docs" / "heavy-capacity.json"
@@ -114,41 +110,6 @@ QUICK = Plan(
 )
 
 
-class ChainLoadTest(LoadTest):
-    """A LoadTest of any chain: the checks of LoadTest.validate but the one that
-    the chain is an identity (replies_in_order takes care of that)."""
-
-    def validate(self) -> None:
-        LoadTest.validate(replace(self, processor=BASE))
-
-
-class RepliesInOrder(FrameTagger):
-    """A stream's frames, tagged as ever; its replies taken in the order they
-    come. A chain that changes the audio changes the tag too, but the server
-    answers a session's frames in order, one reply each (docs/protocol.md), so
-    the n-th reply answers frame n; it is checked for its size only."""
-
-    def __init__(self, stream: int, frame_samples: int, format: str) -> None:
-        super().__init__(stream, frame_samples, format)
-        self.replies = 0
-
-    def sequence_of(self, reply: bytes) -> int | None:
-        sequence, self.replies = self.replies, self.replies + 1
-        return sequence if len(reply) == self.size else None
-
-
-@contextlib.contextmanager
-def replies_in_order(chain: str) -> Iterator[None]:
-    """While inside, run_loadtest takes the replies of ``chain`` in order when it
-    is no identity (it compares a reply with its frame byte for byte, which only
-    identities pass)."""
-    if is_identity_chain(chain.split(",")):
-        yield
-        return
-    with mock.patch.object(loadtest, "FrameTagger", RepliesInOrder):
-        yield
-
-
 def api_info(server: LiveServer) -> dict[str, Any]:
     with urllib.request.urlopen(f"{server.http_url}/api/info/", timeout=10) as reply:
         return json.loads(reply.read())
@@ -203,7 +164,7 @@ async def ladder(server: LiveServer, chain: str, plan: Plan) -> dict[str, Any]:
     async def step(streams: int) -> bool:
         """Whether ``streams`` were held; a step that overloads the generator
         measures the generator, not the server, and counts as not held."""
-        test = ChainLoadTest(
+        test = LoadTest(
             server=server.ws_url,
             streams=streams,
             seconds=plan.seconds,
@@ -218,8 +179,7 @@ async def ladder(server: LiveServer, chain: str, plan: Plan) -> dict[str, Any]:
             seed=streams,
         )
         busy = machine_busy_seconds()
-        with replies_in_order(chain):
-            summary = (await run_loadtest(test)).summary()
+        summary = (await run_loadtest(test)).summary()
         summary["others_cpu_percent"] = others_cpu_percent(
             summary, machine_busy_seconds() - busy
         )

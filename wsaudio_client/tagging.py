@@ -67,3 +67,18 @@ class FrameTagger:
 
 # Four tag words as samples of each format.
 _TAG_LAYOUTS = {"f32": struct.Struct("<4f"), "s16": struct.Struct("<4h")}
+
+
+class InOrderTagger(FrameTagger):
+    """For a chain that changes the audio, and so the tag: frames tagged as ever,
+    replies taken in the order they come. The server answers a session's frames
+    in order, one reply each (docs/protocol.md), so the n-th reply answers frame
+    n; it is checked for its size only."""
+
+    def __init__(self, stream: int, frame_samples: int, format: str) -> None:
+        super().__init__(stream, frame_samples, format)
+        self.replies = 0
+
+    def sequence_of(self, reply: bytes) -> int | None:
+        sequence, self.replies = self.replies, self.replies + 1
+        return sequence if len(reply) == self.size else None

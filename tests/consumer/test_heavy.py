@@ -17,7 +17,7 @@ from tests.extra_processors import (
 )
 from wsaudio_site.asgi import application
 
-from .conftest import expect_close, open_session, send_control
+from .conftest import expect_close, open_session
 
 RATE = 16384
 FRAME = sine(RATE, 1024 / RATE, 440)

@@ -13,6 +13,7 @@ from wsaudio_client import Stage, wire
 from wsaudio_client.__main__ import main
 from wsaudio_client.loadtest import LoadTest
 from wsaudio_client.report import echo_tables
+from wsaudio_client.tagging import FrameTagger, InOrderTagger
 
 from ..chain_cases import CHAIN, CHAIN_OPTIONS
 
@@ -139,10 +140,17 @@ def test_an_option_that_is_not_name_dot_option_equals_value_is_a_usage_error(
     assert "is not NAME.OPTION=VALUE" in capsys.readouterr().err
 
 
-def test_the_load_test_checks_chains_of_identities_only():
-    LoadTest(server="ws://127.0.0.1:1", processor="echo,analysis").validate()
-    with pytest.raises(ValueError, match="only the replies of identities"):
-        LoadTest(server="ws://127.0.0.1:1", processor="analysis,gain").validate()
+def test_the_load_test_takes_any_chain():
+    for chain in ("echo,analysis", "analysis,gain", "denoise"):
+        LoadTest(server="ws://127.0.0.1:1", processor=chain).validate()
+
+
+def test_replies_to_a_chain_that_changes_the_audio_are_taken_in_order_by_size():
+    tagger = InOrderTagger(3, 1024, "f32")
+    changed = bytes(len(tagger.frame(0)))  # the audio (and its tag) changed
+    assert [tagger.sequence_of(changed) for _ in range(3)] == [0, 1, 2]
+    assert tagger.sequence_of(changed[:-4]) is None  # the wrong size: a mismatch
+    assert FrameTagger(3, 1024, "f32").sequence_of(changed) is None
 
 
 def summary(**changes) -> dict:

@@ -51,7 +51,6 @@ async def test_a_server_pid_that_names_no_process_is_refused():
         ({"ramp_batch": 0}, "--ramp-batch"),
         ({"frame_samples": 4}, "--frame-samples"),
         ({"format": "f64"}, "--format"),
-        ({"processor": "gain"}, "only the replies of identities"),
     ],
 )
 def test_runs_out_of_bounds_are_refused(change, rule):

@@ -7,9 +7,9 @@ from echo.processors.options import KINDS
 from echo.protocol import (
     CLIENT_STATS_FIELDS,
     CONTROL_TYPES,
+    F32,
     MAX_CHAIN_LENGTH,
     QUERY_KEYS,
-    F32,
     CloseCode,
     ErrorCode,
     ProtocolError,
