@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -60,9 +61,10 @@ def rnnoise() -> Unit:
     state = lib.rnnoise_create(None)
     block = (NOISE[:480] * 32768).copy()
     out = np.empty_like(block)
-    source, target = block.ctypes.data, out.ctypes.data
 
     def unit() -> None:
+        # The arrays themselves, not bare addresses: they must outlive the calls.
+        source, target = block.ctypes.data, out.ctypes.data
         for _ in range(100):  # 100 blocks of 10 ms at 48 kHz
             lib.rnnoise_process_frame(state, target, source)
 
@@ -190,32 +192,34 @@ WORKLOADS: list[tuple[str, str, Callable[[], Unit]]] = [
 ]
 
 
-def timed(units: list[Unit], repeats: int) -> float:
-    """Seconds for every unit to run ``repeats`` times, each on its own thread."""
+def timed(pool: ThreadPoolExecutor, units: list[Unit], repeats: int) -> float:
+    """Seconds for every unit to run ``repeats`` times, each on its own thread of
+    ``pool`` (which has one per unit), all at once."""
+    start = threading.Barrier(len(units))
 
     def run(unit: Unit) -> None:
+        start.wait()  # every unit on a thread of its own, none before the others
         for _ in range(repeats):
             unit()
 
-    threads = [threading.Thread(target=run, args=(unit,)) for unit in units]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for outcome in [pool.submit(run, unit) for unit in units]:
+        outcome.result()
     return time.perf_counter() - started
 
 
 def measure(make: Callable[[], Unit], rounds: int, repeats: int) -> dict:
+    """The same threads throughout, as a server keeps its processing threads:
+    what a thread makes once (vad's model session) is made in the warm-up."""
     one, pair = make(), [make(), make()]
-    one()
-    for unit in pair:
-        unit()  # warmed: models loaded, first allocations made
-    ratios, singles = [], []
-    for _ in range(rounds):
-        single = timed([one], repeats)
-        ratios.append(timed(pair, repeats) / single)
-        singles.append(single / repeats)
+    with ThreadPoolExecutor(1) as alone, ThreadPoolExecutor(2) as together:
+        timed(alone, [one], 1)
+        timed(together, pair, 1)  # warmed: models loaded, first allocations made
+        ratios, singles = [], []
+        for _ in range(rounds):
+            single = timed(alone, [one], repeats)
+            ratios.append(timed(together, pair, repeats) / single)
+            singles.append(single / repeats)
     return {
         "ms_per_audio_second": statistics.median(singles) * 1000,
         "ratio": statistics.median(ratios),

@@ -85,8 +85,9 @@ class Denoise(Processor):
     )
     category = "voice"
     heavy = True
-    # CPU-seconds per second of audio (bench/processor_cost.py measures them).
-    cost_per_second = {8000: 0.055, 16000: 0.055, 48000: 0.055}
+    # CPU-seconds per second of audio of a session, the hand-over to a processing
+    # thread included, rounded up (bench/processor_cost.py measures them).
+    cost_per_second = {8000: 0.06, 16000: 0.061, 48000: 0.067}
     options = (
         Option.number(
             "mix",

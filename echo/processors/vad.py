@@ -102,8 +102,9 @@ class Vad(Processor):
     )
     category = "voice"
     heavy = True
-    # CPU-seconds per second of audio (bench/processor_cost.py measures them).
-    cost_per_second = {8000: 0.0035, 16000: 0.0055, 48000: 0.007}
+    # CPU-seconds per second of audio of a session, the hand-over to a processing
+    # thread included, rounded up (bench/processor_cost.py measures them).
+    cost_per_second = {8000: 0.006, 16000: 0.0095, 48000: 0.0175}
     options = (
         Option.number(
             "threshold",

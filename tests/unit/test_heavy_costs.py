@@ -1,5 +1,6 @@
-"""What each heavy processor declares for admission covers what the benchmark
-measured (docs/processor-cost.json, written by bench/processor_cost.py)."""
+"""What each heavy processor declares for admission covers what a session of it
+cost the process in the benchmark, the hand-over to a processing thread included
+(docs/processor-cost.json, written by bench/processor_cost.py)."""
 
 import json
 from pathlib import Path
@@ -24,5 +25,5 @@ def test_every_heavy_processor_was_measured_at_every_rate_it_declares():
 @pytest.mark.parametrize("row", MEASURED, ids=lambda r: f"{r['processor']}@{r['rate']}")
 def test_the_declared_cost_is_at_least_the_measured_one(row):
     declared = PROCESSORS[row["processor"]].cost(row["rate"])
-    assert declared >= row["cpu_seconds_per_second"]
-    assert declared <= 1.5 * row["cpu_seconds_per_second"]  # and not far above it
+    assert declared >= row["through_pool"]
+    assert declared <= 1.5 * row["through_pool"]  # and not far above it
