@@ -228,11 +228,13 @@ def measure(make: Callable[[], Unit], rounds: int, repeats: int) -> dict:
 
 
 def verdict(ratio: float) -> str:
+    """How two threads ran the work: the GIL (or a lock of the library's own)
+    makes them take turns."""
     if ratio < 1.35:
-        return "releases it"
+        return "side by side"
     if ratio > 1.65:
-        return "holds it"
-    return "partly"
+        return "in turn"
+    return "partly in turn"
 
 
 def report(results: list[tuple[str, str, dict]], rounds: int) -> str:
@@ -254,7 +256,7 @@ def report(results: list[tuple[str, str, dict]], rounds: int) -> str:
             "ms per second of audio, one thread",
             "two threads / one (median)",
             "spread",
-            "the GIL",
+            "two threads ran",
         ],
         rows,
         text_columns=2,
@@ -269,7 +271,9 @@ def report(results: list[tuple[str, str, dict]], rounds: int) -> str:
     return reflow(
         "Made by `bench/gil_release.py --write`: one second of audio per unit of "
         "work, one thread against two at once, in alternating rounds; a ratio "
-        "near 1 means the work runs without the GIL, near 2 that it holds it.\n\n"
+        "near 1 means the work runs without the GIL, near 2 that it holds it (or, "
+        "for one ONNX Runtime session shared by both, that the session takes one "
+        "run at a time).\n\n"
         f"{table}\n\n{environment}\n"
     )
 
