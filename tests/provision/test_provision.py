@@ -103,6 +103,7 @@ def test_a_package_provided_otherwise_is_not_needed():
 def test_the_repositorys_list_names_the_packages_without_comments(tmp_path: Path):
     assert provision.read_packages(provision.PACKAGE_LIST) == [
         "chromium",
+        "espeak-ng",
         "nodejs",
         "postgresql",
     ]
