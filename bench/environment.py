@@ -99,3 +99,22 @@ def markdown_table(
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def replace_section(page: str, name: str, text: str) -> str | None:
+    """``page`` with ``text`` between its ``<!-- name:begin -->`` and
+    ``<!-- name:end -->`` markers, in place of what was there; None without them."""
+    begin_marker, end_marker = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    begin, end = page.find(begin_marker), page.find(end_marker)
+    if not 0 <= begin < end:
+        return None
+    return f"{page[: begin + len(begin_marker)]}\n{text}{page[end:]}"
+
+
+def write_section(path: Path, name: str, text: str) -> None:
+    """``text`` into the ``name`` section of the page at ``path``; exit, naming
+    the markers, when the page has none."""
+    page = replace_section(path.read_text(), name, text)
+    if page is None:
+        raise SystemExit(f"{path} needs <!-- {name}:begin --> and then its end marker")
+    path.write_text(page)

@@ -32,13 +32,16 @@ import numpy as np
 # bench/ and echo/ live at the project root, one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.environment import describe_environment, markdown_table, reflow
+from bench.environment import (
+    describe_environment,
+    markdown_table,
+    reflow,
+    write_section,
+)
 from echo.processors import PROCESSORS, Chain
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "processors.md"
-BEGIN = "<!-- gil-release:begin -->"
-END = "<!-- gil-release:end -->"
 SESSION_RATE = 16384
 FRAME = 1024
 NOISE = np.random.default_rng(5).standard_normal(48000).astype(np.float32) * 0.1
@@ -279,11 +282,7 @@ def report(results: list[tuple[str, str, dict]], rounds: int) -> str:
 
 
 def write_doc(text: str) -> None:
-    page = DOC_PATH.read_text()
-    begin, end = page.find(BEGIN), page.find(END)
-    if begin < 0 or end < begin:
-        sys.exit(f"{DOC_PATH.relative_to(ROOT)} needs {BEGIN} and then {END}")
-    DOC_PATH.write_text(f"{page[: begin + len(BEGIN)]}\n{text}{page[end:]}")
+    write_section(DOC_PATH, "gil-release", text)
 
 
 def main() -> None:

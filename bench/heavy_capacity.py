@@ -41,7 +41,12 @@ from bench.capacity import (
     step_line,
     step_table,
 )
-from bench.environment import describe_environment, markdown_table, reflow
+from bench.environment import (
+    describe_environment,
+    markdown_table,
+    reflow,
+    replace_section,
+)
 from echo.protocol import ProtocolError
 from echo.sessions.limits import ProcessingBudget
 from tests.live.server import ROOT, LiveServer, running_server
@@ -53,8 +58,8 @@ from wsaudio_client.wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE
 
 DOC_PATH = ROOT / "docs" / "benchmarks.md"
 JSON_PATH = ROOT / "docs" / "heavy-capacity.json"
-BEGIN = "<!-- heavy-capacity:begin -->"
-END = "<!-- heavy-capacity:end -->"
+SECTION = "heavy-capacity"
+BEGIN, END = f"<!-- {SECTION}:begin -->", f"<!-- {SECTION}:end -->"
 CHAINS = ("echo", "highpass,compressor,gain", "denoise", "vad")
 BASE = "echo"  # what every ratio is to
 RATE = DEFAULT_RATE  # 16384 Hz: the browser client's rate
@@ -493,15 +498,13 @@ def section(raw: dict[str, Any]) -> str:
 
 
 def write_doc(text: str) -> None:
-    """``text`` between the markers of DOC_PATH, in place of what was there; the
-    first time, the markers with it, before capacity.py's steps."""
+    """``text`` into its section of DOC_PATH; the first time, the section with
+    its markers, before capacity.py's steps."""
     page = DOC_PATH.read_text()
-    begin, end = page.find(BEGIN), page.find(END)
-    if 0 <= begin < end:
-        page = f"{page[: begin + len(BEGIN)]}\n{text}{page[end:]}"
-    else:
-        page = keep_sections(page, f"{BEGIN}\n{text}{END}\n")
-    DOC_PATH.write_text(page)
+    replaced = replace_section(page, SECTION, text)
+    if replaced is None:
+        replaced = keep_sections(page, f"{BEGIN}\n{text}{END}\n")
+    DOC_PATH.write_text(replaced)
 
 
 def main() -> None:

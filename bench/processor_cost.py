@@ -30,7 +30,12 @@ import psutil
 # bench/ and echo/ live at the project root, one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.environment import describe_environment, markdown_table, reflow
+from bench.environment import (
+    describe_environment,
+    markdown_table,
+    reflow,
+    write_section,
+)
 from bench.frame_cost import (
     DISTINCT_FRAMES,
     FRAME_SAMPLES,
@@ -55,8 +60,6 @@ from echo.sessions.session import AudioSession
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "processors.md"
 JSON_PATH = ROOT / "docs" / "processor-cost.json"
-BEGIN = "<!-- processor-cost:begin -->"
-END = "<!-- processor-cost:end -->"
 
 RATES = (16384, 48000)  # the browser client's rate, and the server's highest
 # The rates at which heavy processors declare their cost (Processor.cost_per_second).
@@ -949,12 +952,7 @@ def section(raw: dict[str, Any]) -> str:
 
 
 def write_doc(text: str) -> None:
-    """``text`` between the markers of DOC_PATH, in place of what was there."""
-    page = DOC_PATH.read_text()
-    begin, end = page.find(BEGIN), page.find(END)
-    if not 0 <= begin < end:
-        sys.exit(f"{DOC_PATH.relative_to(ROOT)} needs {BEGIN} and then {END}")
-    DOC_PATH.write_text(f"{page[: begin + len(BEGIN)]}\n{text}{page[end:]}")
+    write_section(DOC_PATH, "processor-cost", text)
 
 
 def main() -> None:
