@@ -174,7 +174,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
             lane.waiting_samples, lane.waiting_steps
         )
         if behind is not None:
-            self.stop_processing()  # drops the frames waiting, not the one done
+            self.stop_processing()  # no reply for what waits, or for what runs
             self.send_error(behind)
 
     def frame_processed(self, frame: Frame, done: asyncio.Future) -> None:
