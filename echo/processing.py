@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -57,7 +57,7 @@ class Lane:
         self,
         executor: ThreadPoolExecutor,
         work: Callable[[Any], Any],
-        finish: Callable[[Any, Future], None],
+        finish: Callable[[Any, asyncio.Future], None],
     ) -> None:
         self.executor = executor
         self.work = work
