@@ -26,6 +26,8 @@ STRICT = {
     "WSAUDIO_IDLE_TIMEOUT": "1.5",
     "WSAUDIO_MAX_SESSIONS": "3",
     "WSAUDIO_MAX_PENDING_SECONDS": "0.5",
+    "WSAUDIO_MAX_PROCESSING_BACKLOG_SECONDS": "0.75",
+    "WSAUDIO_PROCESSING_BUDGET": "0.3",
 }
 
 
@@ -227,6 +229,8 @@ async def test_limits_are_announced_in_ready_and_api_info(strict_server):
         "max_realtime_factor": 2.0,
         "idle_timeout": 1.5,
         "max_pending_seconds": 0.5,
+        "max_processing_backlog_seconds": 0.75,
+        "processing_budget": 0.3,
     }
     assert limits == {"max_frame_samples": 1000, **expected}
     assert info(strict_server)["limits"] == expected
