@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import sqlite3
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 
@@ -118,3 +119,25 @@ def write_section(path: Path, name: str, text: str) -> None:
     if page is None:
         raise SystemExit(f"{path} needs <!-- {name}:begin --> and then its end marker")
     path.write_text(page)
+
+
+def publish(
+    text: str,
+    raw: dict,
+    *,
+    json_copy: Path | None,
+    write: bool,
+    write_doc: Callable[[str], None],
+    json_path: Path,
+) -> None:
+    """A run's page section printed, its raw figures also at ``json_copy``; with
+    ``write``, the section into its page (``write_doc``) and the figures at
+    ``json_path``."""
+    print(text)
+    figures = json.dumps(raw, indent=1) + "\n"
+    if json_copy:
+        json_copy.write_text(figures)
+    if write:
+        write_doc(text)
+        json_path.write_text(figures)
+        print(f"wrote its section and {json_path.name}")

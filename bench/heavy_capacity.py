@@ -44,6 +44,7 @@ from bench.capacity import (
 from bench.environment import (
     describe_environment,
     markdown_table,
+    publish,
     reflow,
     replace_section,
 )
@@ -576,14 +577,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wsaudio-heavy-") as tmp:
         raw.update(uvloop.run(measure(plan, chains, Path(tmp))))
     raw["seconds"] = round(time.monotonic() - started)
-    text = section(raw)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(raw, indent=1) + "\n")
-    if args.write:
-        write_doc(text)
-        JSON_PATH.write_text(json.dumps(raw, indent=1) + "\n")
-        print(f"wrote {DOC_PATH.relative_to(ROOT)} and {JSON_PATH.relative_to(ROOT)}")
+    publish(
+        section(raw),
+        raw,
+        json_copy=args.json,
+        write=args.write,
+        write_doc=write_doc,
+        json_path=JSON_PATH,
+    )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.environment import (
     describe_environment,
     markdown_table,
+    publish,
     reflow,
     write_section,
 )
@@ -996,14 +997,14 @@ def main() -> None:
     raw = {"environment": environment, "plan": asdict(plan)}
     raw.update(measure(plan, args.quick))
     raw["seconds"] = round(time.monotonic() - started)
-    text = section(raw)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(raw, indent=1) + "\n")
-    if args.write:
-        write_doc(text)
-        JSON_PATH.write_text(json.dumps(raw, indent=1) + "\n")
-        print(f"wrote {DOC_PATH.relative_to(ROOT)} and {JSON_PATH.relative_to(ROOT)}")
+    publish(
+        section(raw),
+        raw,
+        json_copy=args.json,
+        write=args.write,
+        write_doc=write_doc,
+        json_path=JSON_PATH,
+    )
 
 
 if __name__ == "__main__":
