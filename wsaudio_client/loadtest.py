@@ -14,6 +14,7 @@ import gc
 import ipaddress
 import random
 import socket
+import sys
 import time
 from array import array
 from collections import Counter
@@ -448,6 +449,13 @@ async def _slow_reader(
             connected.set_result(False)
 
 
+def linux_process_cpu_clock(pid: int) -> int:
+    """Linux's CPU-time clock of another process, what ``clock_getcpuclockid``
+    returns (the kernel's MAKE_PROCESS_CPUCLOCK): it counts nanoseconds of every
+    thread, where /proc's ticks count 10 ms and read a short, light step as zero."""
+    return ((~pid) << 3) | 2  # 2: CPUCLOCK_SCHED, the scheduler's run time
+
+
 class ServerProcess:
     """The server process's CPU time and memory, read from the OS by pid."""
 
@@ -461,6 +469,8 @@ class ServerProcess:
         self.started = time.monotonic()
 
     def _cpu_seconds(self) -> float:
+        if sys.platform == "linux":
+            return time.clock_gettime(linux_process_cpu_clock(self.process.pid))
         times = self.process.cpu_times()
         return times.user + times.system
 
