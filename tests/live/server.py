@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,9 @@ LISTENING = {
 }
 SERVERS = tuple(LISTENING)
 STARTUP_SECONDS = 30
+# How long a server may take to exit after SIGTERM: its drain's grace (10 s by
+# default) and a margin, before it is killed.
+STOP_SECONDS = 20
 # What `make run` passes (the Makefile's DAPHNE_FLAGS; a unit test keeps them equal).
 DAPHNE_FLAGS = (
     f"--websocket-max-message-size {MAX_MESSAGE_BYTES} "
@@ -64,6 +67,9 @@ class LiveServer:
     log: Path
     env: dict[str, str]
     kind: str = "daphne"  # which server software: one of SERVERS
+    app: str = "wsaudio_site.asgi:application"
+    command_prefix: tuple[str, ...] = ()
+    restarts: int = 0
 
     @property
     def http_url(self) -> str:
@@ -74,7 +80,23 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}"
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        """What the server printed; after a restart, what every process printed."""
+        logs = [self.log.with_suffix(f".{n}.log") for n in range(self.restarts)]
+        return "".join(log.read_text(errors="replace") for log in [*logs, self.log])
+
+    def restart(self, after_exit: Callable[[], None] | None = None) -> None:
+        """Stop the process with SIGTERM, wait for it to exit, run ``after_exit``
+        (the server is down), and start the same server on the same port and
+        database; ``process`` is the new one, the old log is kept."""
+        stop(self.process)
+        if after_exit is not None:
+            after_exit()
+        self.log.rename(self.log.with_suffix(f".{self.restarts}.log"))
+        self.restarts += 1
+        started = start_server(
+            self.env, self.log, self.app, self.command_prefix, self.kind, self.port
+        )
+        self.process = started.process
 
 
 def is_postgres(url: str) -> bool:
@@ -151,12 +173,17 @@ def prepared_env(workdir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def server_command(kind: str, app: str) -> list[str]:
-    """The documented command of server ``kind`` for ``app``, on a free port."""
+def server_command(kind: str, app: str, port: int = 0) -> list[str]:
+    """The documented command of server ``kind`` for ``app``, on ``port`` (0: a
+    free one)."""
     if kind == "daphne":
-        return ["daphne", *DAPHNE_FLAGS, "-b", "127.0.0.1", "-p", "0", app]
+        return ["daphne", *DAPHNE_FLAGS, "-b", "127.0.0.1", "-p", str(port), app]
     if kind == "uvicorn":
-        return ["uvicorn", *UVICORN_FLAGS, "--host", "127.0.0.1", "--port", "0", app]
+        return [
+            "uvicorn",
+            *UVICORN_FLAGS,
+            *("--host", "127.0.0.1", "--port", str(port), app),
+        ]
     raise ValueError(f"unknown server {kind!r}: use one of {SERVERS}")
 
 
@@ -166,13 +193,15 @@ def start_server(
     app: str = "wsaudio_site.asgi:application",
     command_prefix: Sequence[str] = (),
     kind: str = "daphne",
+    port: int = 0,
 ) -> LiveServer:
-    """Start server ``kind`` on port 0 and wait until it says which port it got.
+    """Start server ``kind`` on ``port`` (0: a free one) and wait until it says
+    which port it got.
 
     ``command_prefix`` wraps the command (``taskset -c 0``); it must exec the
     server, so that the process is the server's own.
     """
-    command = server_command(kind, app)
+    command = server_command(kind, app, port)
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [*command_prefix, sys.executable, "-m", *command],
@@ -184,7 +213,8 @@ def start_server(
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if match := LISTENING[kind].search(log.read_text(errors="replace")):
-            return LiveServer(process, int(match.group(1)), log, env, kind)
+            port = int(match.group(1))
+            return LiveServer(process, port, log, env, kind, app, tuple(command_prefix))
         if process.poll() is not None:
             break
         time.sleep(0.05)
@@ -196,7 +226,7 @@ def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
