@@ -21,6 +21,7 @@ export const PageError = Object.freeze({
 
 /** Close codes that come from the server software or the network, not the protocol. */
 export const TransportClose = Object.freeze({
+  GOING_AWAY: 1001,
   NO_STATUS: 1005,
   ABNORMAL: 1006,
   MESSAGE_TOO_BIG: 1009,
@@ -85,6 +86,7 @@ const ERRORS = {
     "The server's replies waited too long to be read (a busy or suspended tab, or " +
       "a stalled network) and it ended the session. Start again.",
   ],
+  [ErrorCode.SHUTTING_DOWN]: ["The server is shutting down", "Start again in a few seconds."],
   [PageError.BAD_OPTION]: ["A setting is not valid", "Correct it and start again."],
   [PageError.INSECURE_CONTEXT]: [
     "The microphone needs a secure page",
@@ -139,10 +141,11 @@ const CLOSES = {
     "The server ended the session. Start again.",
   ],
   [CloseCode.PROCESSING_FAILED]: ERRORS[ErrorCode.PROCESSING_FAILED],
-  [CloseCode.SHUTTING_DOWN]: ["The server is shutting down", "Start again in a few seconds."],
+  [CloseCode.SHUTTING_DOWN]: ERRORS[ErrorCode.SHUTTING_DOWN],
   [CloseCode.SERVER_FULL]: ERRORS[ErrorCode.BUSY],
   [CloseCode.PROCESSING_BEHIND]: ERRORS[ErrorCode.PROCESSING_BEHIND],
   [CloseCode.CLIENT_NOT_READING]: ERRORS[ErrorCode.NOT_READING],
+  [TransportClose.GOING_AWAY]: ["The server went away", "Start again in a few seconds."],
   [TransportClose.NO_STATUS]: [
     "The connection closed without a reason",
     "Something between this page and the server closed it. Start again.",
@@ -186,6 +189,31 @@ export function explain(error, closeCode = null) {
   const [title, advice] = words;
   const severity = WARNINGS.has(code) ? "warning" : "error";
   return { severity, title, advice, detail };
+}
+
+/** Closes that say the server itself went (to restart, or to hand over to another). */
+const SERVER_WENT = new Set([
+  CloseCode.SHUTTING_DOWN,
+  TransportClose.GOING_AWAY,
+  TransportClose.SERVICE_RESTART,
+]);
+
+/**
+ * Why the page is reconnecting, and how far it got, for the status line.
+ * @param {{closeCode: number, tries: number}} reconnecting as in `window.wsaudio`
+ */
+export function retrying({ closeCode, tries }) {
+  const why = SERVER_WENT.has(closeCode) ? "the server is restarting" : "the connection dropped";
+  return tries === 0 ? why : `${why}, try ${tries}`;
+}
+
+/**
+ * The notice once a new session has taken over.
+ * @param {{closeCode: number, seconds: number}} gap `window.wsaudio.lastGap`
+ */
+export function reconnected({ closeCode, seconds }) {
+  const what = SERVER_WENT.has(closeCode) ? "The server restarted" : "The connection dropped";
+  return `${what}; reconnected after ${seconds.toFixed(1)} s without audio.`;
 }
 
 /** The page's error for a failed getUserMedia, by the DOMException's name. */

@@ -40,6 +40,7 @@ export const ErrorCode = Object.freeze({
   PROCESSING_FAILED: "processing_failed",
   PROCESSING_BEHIND: "processing_behind",
   NOT_READING: "not_reading",
+  SHUTTING_DOWN: "shutting_down",
 });
 
 /** Errors after which the server closes the session, with the close code it uses. */
@@ -53,6 +54,7 @@ export const CLOSING_ERRORS = Object.freeze({
   [ErrorCode.PROCESSING_FAILED]: CloseCode.PROCESSING_FAILED,
   [ErrorCode.PROCESSING_BEHIND]: CloseCode.PROCESSING_BEHIND,
   [ErrorCode.NOT_READING]: CloseCode.CLIENT_NOT_READING,
+  [ErrorCode.SHUTTING_DOWN]: CloseCode.SHUTTING_DOWN,
 });
 
 const S16_SCALE = 32768; // int16 full scale: a power of two, so s16 round trips exactly

@@ -9,6 +9,8 @@ import {
   explain,
   microphoneError,
   pageCannotStream,
+  reconnected,
+  retrying,
 } from "../../static/echo/messages.js";
 
 const PROTOCOL_DOC = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
@@ -124,5 +126,31 @@ describe("pages that cannot stream", () => {
       code: PageError.UNSUPPORTED_BROWSER,
       detail: "missing: AudioWorklet",
     });
+  });
+});
+
+describe("reconnecting", () => {
+  test("a server that went away restarted; a dropped connection is told as such", () => {
+    for (const closeCode of [4502, 1001, 1012])
+      assert.equal(
+        reconnected({ closeCode, seconds: 2.345 }),
+        "The server restarted; reconnected after 2.3 s without audio.",
+      );
+    assert.equal(
+      reconnected({ closeCode: 1006, seconds: 0.5 }),
+      "The connection dropped; reconnected after 0.5 s without audio.",
+    );
+  });
+
+  test("the status line says why it reconnects, and which try it is on", () => {
+    assert.equal(retrying({ closeCode: 4502, tries: 0 }), "the server is restarting");
+    assert.equal(retrying({ closeCode: 1012, tries: 1 }), "the server is restarting, try 1");
+    assert.equal(retrying({ closeCode: 1006, tries: 3 }), "the connection dropped, try 3");
+  });
+
+  test("giving up on a shutting down server says when to start again", () => {
+    const { title, advice } = explain({ code: "shutting_down", detail: "d" }, 4502);
+    assert.equal(title, "The server is shutting down");
+    assert.match(advice, /Start again/);
   });
 });
