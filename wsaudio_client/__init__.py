@@ -15,11 +15,14 @@ from .errors import (
     RateLimited,
     ServerError,
     SessionClosed,
+    ShuttingDown,
     TooManyErrors,
     TooManyMessages,
     UnexpectedMessage,
     WsaudioError,
 )
+from .reconnect import Gap, Reconnect
+from .reconnecting_session import ReconnectingSession
 from .session import Reply, Session, connect
 from .wire import CloseCode, ErrorCode, Ready, Stage, decode_frame, encode_frame
 
@@ -31,6 +34,7 @@ __all__ = [
     "CloseCode",
     "ErrorCode",
     "FrameTooLarge",
+    "Gap",
     "HandshakeFailed",
     "IdleTimeout",
     "NotReading",
@@ -38,10 +42,13 @@ __all__ = [
     "ProcessingFailed",
     "RateLimited",
     "Ready",
+    "Reconnect",
+    "ReconnectingSession",
     "Reply",
     "ServerError",
     "Session",
     "SessionClosed",
+    "ShuttingDown",
     "Stage",
     "TooManyErrors",
     "TooManyMessages",

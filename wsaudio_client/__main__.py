@@ -15,6 +15,7 @@ import uvloop
 from . import report
 from .errors import WsaudioError
 from .loadtest import LoadTest, LoadTestLimits, run_loadtest
+from .reconnect import Reconnect
 from .stream_file import echo_file
 from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, FORMATS, OPTION_KEY
 
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except WsaudioError as failed:
         print(f"wsaudio_client: {type(failed).__name__}: {failed}", file=sys.stderr)
+        for note in getattr(failed, "__notes__", ()):
+            print(f"wsaudio_client: {note}", file=sys.stderr)
         return EXIT_SESSION_FAILED
 
 
@@ -54,6 +57,7 @@ def _echo(args: argparse.Namespace) -> int:
                 on_reply=lambda done, total: progress.update(
                     task, completed=done, total=total
                 ),
+                reconnect=_reconnect(args),
             )
         )
     _print(run.summary(), args.json, report.echo_tables)
@@ -75,12 +79,20 @@ def _loadtest(args: argparse.Namespace) -> int:
         server_pid=args.server_pid,
         allow_remote=args.allow_remote,
         seed=args.seed,
+        reconnect=_reconnect(args),
     )
     results = uvloop.run(run_loadtest(test))
     _print(results.summary(), args.json, report.loadtest_tables)
     if args.check and not results.held_real_time:
         return EXIT_NOT_HELD
     return 0
+
+
+def _reconnect(args: argparse.Namespace) -> Reconnect | None:
+    """The policy ``--reconnect`` asks for; ``--reconnect-deadline`` implies it."""
+    if args.reconnect_deadline is not None:
+        return Reconnect(deadline=args.reconnect_deadline)
+    return Reconnect() if args.reconnect else None
 
 
 def _option(text: str) -> tuple[str, str]:
@@ -125,6 +137,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--json", action="store_true", help="print the results as JSON on stdout"
+    )
+    common.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="when the server goes (shutting down, restarted, connection dropped), "
+        "open a new session and carry on; the frames lost in between are reported",
+    )
+    common.add_argument(
+        "--reconnect-deadline",
+        type=float,
+        metavar="SECONDS",
+        help=f"give up reconnecting this long after a session ended (default "
+        f"{Reconnect.deadline:g}); implies --reconnect",
     )
 
     echo = commands.add_parser(

@@ -169,6 +169,13 @@ class NotReading(ServerError):
     code = ErrorCode.NOT_READING
 
 
+class ShuttingDown(ServerError):
+    """The server process is going; a new session, on it once it is back or on
+    another server, carries on (close 4502)."""
+
+    code = ErrorCode.SHUTTING_DOWN
+
+
 ERRORS: dict[str, type[ServerError]] = {
     cls.code: cls
     for cls in (
@@ -184,5 +191,6 @@ ERRORS: dict[str, type[ServerError]] = {
         ProcessingFailed,
         ProcessingBehind,
         NotReading,
+        ShuttingDown,
     )
 }

@@ -10,6 +10,7 @@ such rather than blamed on the server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import ipaddress
 import random
@@ -29,6 +30,8 @@ import psutil
 
 from .errors import HandshakeFailed, ServerError, SessionClosed, WsaudioError
 from .measure import LoopLag, now, percentiles_ms, sleep_until
+from .reconnect import Gap, Reconnect
+from .reconnecting_session import ReconnectingSession
 from .session import Reply, Session, connect
 from .tagging import MAX_STREAMS, TAG_SAMPLES, FrameTagger, InOrderTagger
 from .wire import (
@@ -78,6 +81,7 @@ class LoadTest:
     server_pid: int | None = None
     allow_remote: bool = False
     seed: int | None = None
+    reconnect: Reconnect | None = None  # each stream follows a server restart
 
     @property
     def period(self) -> float:
@@ -153,6 +157,7 @@ class StreamTally:
     connect_failures: Counter[str] = field(default_factory=Counter)
     server_errors: Counter[str] = field(default_factory=Counter)
     closed_early: Counter[str] = field(default_factory=Counter)  # close code
+    gaps: list[Gap] = field(default_factory=list)  # where a stream reconnected
 
 
 @dataclass
@@ -220,6 +225,15 @@ class LoadTestResults:
             "connect_failures": dict(tally.connect_failures),
             "server_errors": dict(tally.server_errors),
             "closed_early": dict(tally.closed_early),
+            "reconnect": dataclasses.asdict(test.reconnect) if test.reconnect else None,
+            "reconnects": len(tally.gaps),
+            "gaps": {
+                "frames_lost": sum(gap.frames_lost for gap in tally.gaps),
+                "longest_s": round(max(gap.seconds for gap in tally.gaps), 3)
+                if tally.gaps
+                else None,
+                "causes": dict(Counter(gap.cause for gap in tally.gaps)),
+            },
             "rtt_ms": self.rtt_ms,
             "held_real_time": self.held_real_time,
             "generator": {
@@ -339,7 +353,7 @@ async def _stream(
 ) -> None:
     """One real-time stream: connect, then send and check until its last frame."""
     try:
-        async with _session(test) as session:
+        async with _session(test, reconnect=test.reconnect) as session:
             connected.set_result(True)
             await _send_and_check(session, test, stream, phase, tally)
     except WsaudioError as error:
@@ -351,7 +365,11 @@ async def _stream(
 
 
 async def _send_and_check(
-    session: Session, test: LoadTest, stream: int, phase: float, tally: StreamTally
+    session: Session | ReconnectingSession,
+    test: LoadTest,
+    stream: int,
+    phase: float,
+    tally: StreamTally,
 ) -> None:
     # Replies to a chain of identities are checked byte for byte; others, which
     # change the tag with the audio, by their order and size.
@@ -377,6 +395,13 @@ async def _send_and_check(
             except SessionClosed as closed:
                 tally.closed_early[str(closed.close_code)] += 1
                 return
+            if isinstance(reply, Gap):
+                # Sequence numbers are the client's frame indexes, which run on
+                # across sessions: the new session's replies carry them still.
+                tally.gaps.append(reply)
+                tagger.resume(reply.resumed_at)
+                expected = max(expected, reply.resumed_at)
+                continue
             if not isinstance(reply, Reply):
                 continue
             tally.frames_received += 1

@@ -65,14 +65,56 @@ def echo_tables(summary: dict[str, Any]) -> list[Table]:
             ("lost", frames["lost"]),
             ("refused by the server", frames["refused"]),
             ("mismatched", frames["mismatched"]),
+            *_reconnect_rows(summary),
             *_rtt_rows(summary["rtt_ms"], "round trip"),
         ],
     )
     stats = _table("server stats", (summary["server_stats"] or {}).items())
     tables = [session, results, stats]
+    if summary.get("gaps"):
+        tables.append(_gaps_table(summary["gaps"]))
     if summary["analysis"]:
         tables.append(_analysis_table(summary["analysis"]))
     return tables
+
+
+def _reconnect_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Rows for a run with ``--reconnect``; none for one without."""
+    if summary.get("reconnect") is None:
+        return []
+    gaps = summary["gaps"]
+    return [
+        ("reconnects", summary["reconnects"]),
+        ("lost in gaps", sum(gap["frames_lost"] for gap in gaps)),
+        ("longest gap (s)", max((gap["seconds"] for gap in gaps), default=None)),
+    ]
+
+
+def _gaps_table(gaps: list[dict[str, Any]]) -> Table:
+    """One row per reconnect: why, the frames it lost (unanswered in the old
+    session, sent into the void), how long and how many tries it took."""
+    table = Table(title="gaps", title_justify="left")
+    table.add_column("cause", no_wrap=True)
+    for column in ("lost", "unanswered", "void", "frames", "seconds", "attempts"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("refused")
+    for gap in gaps:
+        table.add_row(
+            gap["cause"],
+            str(gap["frames_lost"]),
+            str(gap["unanswered"]),
+            str(gap["into_the_void"]),
+            _runs(gap["lost_frames"]),
+            f"{gap['seconds']:.3f}",
+            str(gap["attempts"]),
+            "\n".join(f"{key}: {n}" for key, n in gap["refusals"].items()) or "none",
+        )
+    return table
+
+
+def _runs(runs: list[list[int]]) -> str:
+    """``[[3, 5], [9, 9]]`` as ``3-5, 9``."""
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs) or "none"
 
 
 def _chain(chain: list[dict[str, Any]] | None) -> str | None:
@@ -125,6 +167,7 @@ def loadtest_tables(summary: dict[str, Any]) -> list[Table]:
             ("connect failures", _counts(summary["connect_failures"])),
             ("server errors", _counts(summary["server_errors"])),
             ("closed early", _counts(summary["closed_early"])),
+            *_loadtest_gap_rows(summary),
             *_rtt_rows(summary["rtt_ms"], "round trip"),
         ],
     )
@@ -152,6 +195,19 @@ def loadtest_tables(summary: dict[str, Any]) -> list[Table]:
             )
         )
     return tables
+
+
+def _loadtest_gap_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Rows for a load test with ``--reconnect``; none for one without."""
+    if summary.get("reconnect") is None:
+        return []
+    gaps = summary["gaps"]
+    return [
+        ("reconnects", summary["reconnects"]),
+        ("reconnect causes", _counts(gaps["causes"])),
+        ("frames lost in gaps", gaps["frames_lost"]),
+        ("longest gap (s)", gaps["longest_s"]),
+    ]
 
 
 def _counts(counts: dict[str, int]) -> str:

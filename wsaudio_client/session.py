@@ -25,6 +25,8 @@ from .errors import (
     UnexpectedMessage,
     WsaudioError,
 )
+from .reconnect import Reconnect
+from .reconnecting_session import ReconnectingSession
 from .wire import (
     DEFAULT_RATE,
     MAX_MESSAGE_BYTES,
@@ -85,6 +87,11 @@ class Session:
     def unanswered(self) -> int:
         """Frames sent that have had neither a reply nor an error yet."""
         return len(self._unanswered)
+
+    @property
+    def unanswered_frames(self) -> tuple[int, ...]:
+        """The indexes of those frames, in order."""
+        return tuple(self._unanswered)
 
     async def send(self, frame: np.ndarray | bytes) -> int:
         """Send one frame (float samples, or bytes already in the session's
@@ -256,8 +263,9 @@ async def connect(
     format: str | None = None,
     processor: str | None = None,
     options: Mapping[str, Any] | None = None,
+    reconnect: Reconnect | None = None,
     **websocket_options: Any,
-) -> AsyncIterator[Session]:
+) -> AsyncIterator[Session | ReconnectingSession]:
     """Open a session on ``server`` (its base URL, such as ws://127.0.0.1:8000).
 
     ``processor`` is a chain such as ``"highpass,gain"``, ``options`` its values by
@@ -266,8 +274,31 @@ async def connect(
     ``close_code`` set), an unreachable server ``HandshakeFailed``. The session
     closes with 1000 on leaving the block. ``websocket_options`` go to
     ``websockets.asyncio.client.connect``.
+
+    With ``reconnect`` (a ``Reconnect`` policy) the block gets a
+    ``ReconnectingSession``, which opens a new session on the same URL when the
+    server goes and carries on; the first session is opened as without it.
     """
     url = session_url(server, rate, format=format, processor=processor, options=options)
+    session = await open_session(url, **websocket_options)
+    if reconnect is None:
+        try:
+            yield session
+        finally:
+            await session.websocket.close()
+        return
+    following = ReconnectingSession(
+        session, lambda: open_session(url, **websocket_options), reconnect
+    )
+    try:
+        yield following
+    finally:
+        await following.aclose()
+
+
+async def open_session(url: str, **websocket_options: Any) -> Session:
+    """A session on the session URL ``url`` that got ``ready``; the caller closes
+    it. Raises as ``connect`` does."""
     defaults = {"compression": None, "max_size": MAX_MESSAGE_BYTES}
     try:
         websocket = await websocket_connect(url, **(defaults | websocket_options))
@@ -279,10 +310,10 @@ async def connect(
     except (OSError, TimeoutError, InvalidHandshake) as failed:
         raise HandshakeFailed(f"cannot open {url}: {failed}") from None
     try:
-        session = Session(websocket, await _ready(websocket))
-        yield session
-    finally:
+        return Session(websocket, await _ready(websocket))
+    except BaseException:
         await websocket.close()
+        raise
 
 
 async def _ready(websocket: ClientConnection) -> Ready:

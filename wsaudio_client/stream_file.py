@@ -4,6 +4,7 @@ keep what comes back (replies and analysis), and measure every round trip."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ import numpy as np
 from .audio import check_writable, read_mono, write_wire_samples
 from .errors import BadFrame, RateLimited, SessionClosed
 from .measure import now, percentiles_ms, sleep_until
+from .reconnect import Gap, Reconnect
+from .reconnecting_session import ReconnectingSession
 from .session import CLOSE_SECONDS, Reply, Session, connect
 from .wire import DEFAULT_FRAME_SAMPLES, DEFAULT_RATE, FORMATS, Ready, encode_frame
 
@@ -39,10 +42,16 @@ class EchoRun:
     server_stats: dict[str, Any] | None = None
     elapsed_s: float = 0.0
     output: str | None = None
+    reconnect: Reconnect | None = None
+    gaps: list[Gap] = field(default_factory=list)  # where a session gave way
 
     @property
     def lost(self) -> int:
         return self.frames_sent - self.frames_received
+
+    @property
+    def lost_in_gaps(self) -> int:
+        return sum(gap.frames_lost for gap in self.gaps)
 
     def summary(self) -> dict[str, Any]:
         """The run as JSON-ready data (what ``--json`` prints)."""
@@ -66,12 +75,17 @@ class EchoRun:
             "rtt_ms": percentiles_ms(self.rtt_seconds),
             "server_stats": self.server_stats,
             "analysis": self.analysis,
+            "reconnect": dataclasses.asdict(self.reconnect) if self.reconnect else None,
+            "reconnects": len(self.gaps),
+            "gaps": [gap.summary() for gap in self.gaps],
         }
 
-    def keep_analysis(self, message: dict[str, Any]) -> None:
-        """Keep ``message`` if it is an ``analysis``: no other control message is
-        expected while frames stream."""
-        if message.get("type") == "analysis":
+    def keep(self, message: dict[str, Any] | Gap) -> None:
+        """Keep ``message`` if it is an ``analysis`` or a ``Gap``: no other
+        control message is expected while frames stream."""
+        if isinstance(message, Gap):
+            self.gaps.append(message)
+        elif message.get("type") == "analysis":
             self.analysis.append({k: v for k, v in message.items() if k != "type"})
 
 
@@ -87,6 +101,7 @@ async def echo_file(
     frame_samples: int = DEFAULT_FRAME_SAMPLES,
     speed: float = 1.0,
     on_reply: Callable[[int, int], None] | None = None,
+    reconnect: Reconnect | None = None,
 ) -> EchoRun:
     """Stream ``input_path`` to ``server`` at ``speed`` x real time, through the
     chain ``processor`` with ``options`` by query key (``{"gain.db": -6}``).
@@ -94,6 +109,8 @@ async def echo_file(
     Replies are compared with their frames only when the chain is all identities
     (``Ready.identity``); analysis messages are kept in ``EchoRun.analysis``.
     ``on_reply(done, total)`` is called as frames are answered (a progress bar).
+    With ``reconnect`` the stream follows the server through a restart: frames
+    lost in a gap stay silent in the output, and ``EchoRun.gaps`` says which.
     Raises ValueError before streaming when ``frame_samples`` or ``speed`` break
     the limits in ``ready``, and the session's ``ServerError`` when it ends it.
     """
@@ -110,10 +127,16 @@ async def echo_file(
             "file_channels": source.file_channels,
             "seconds": round(source.seconds, 6),
         },
+        reconnect=reconnect,
     )
     started = time.perf_counter()
     async with connect(
-        server, rate, format=format, processor=processor, options=options
+        server,
+        rate,
+        format=format,
+        processor=processor,
+        options=options,
+        reconnect=reconnect,
     ) as session:
         ready = session.ready
         run.ready = {
@@ -164,7 +187,7 @@ def _check_limits(ready: Ready, frame_samples: int, speed: float) -> None:
 
 
 async def _stream(
-    session: Session,
+    session: Session | ReconnectingSession,
     frames: list[np.ndarray],
     period: float,
     run: EchoRun,
@@ -189,18 +212,22 @@ async def _stream(
                 unanswered.pop(refused.frame, None)
                 run.frames_refused += 1
                 continue
-            if not isinstance(reply, Reply):
-                run.keep_analysis(reply)
-                continue
-            sent_at, data = unanswered.pop(reply.frame)
-            run.rtt_seconds.append(now() - sent_at)
-            run.frames_received += 1
-            offset = reply.frame * stride
-            replies[offset : offset + len(reply.data)] = reply.data
-            if run.mismatched is not None and reply.data != data:
-                run.mismatched += 1
+            if isinstance(reply, Reply):
+                sent_at, data = unanswered.pop(reply.frame)
+                run.rtt_seconds.append(now() - sent_at)
+                run.frames_received += 1
+                offset = reply.frame * stride
+                replies[offset : offset + len(reply.data)] = reply.data
+                if run.mismatched is not None and reply.data != data:
+                    run.mismatched += 1
+            else:
+                run.keep(reply)
+                if isinstance(reply, Gap):
+                    for frame in reply.lost:  # no reply will come
+                        unanswered.pop(frame, None)
             if on_reply is not None:
-                on_reply(run.frames_received + run.frames_refused, len(frames))
+                done = run.frames_received + run.frames_refused + run.lost_in_gaps
+                on_reply(done, len(frames))
 
     receiver = asyncio.create_task(receive_all())
     try:
@@ -229,8 +256,11 @@ async def _stream(
         receiver.cancel()
 
 
-async def _final_stats(session: Session, run: EchoRun) -> dict[str, Any]:
-    """Tell the server what this client measured, then ask for its ``stats``."""
+async def _final_stats(
+    session: Session | ReconnectingSession, run: EchoRun
+) -> dict[str, Any]:
+    """Tell the server what this client measured, then ask for its ``stats``
+    (after a reconnect, the last session's)."""
     if "client_stats" in session.ready.accepts and run.rtt_seconds:
         rtt = percentiles_ms(run.rtt_seconds)
         await session.send_control(
@@ -247,4 +277,4 @@ async def _final_stats(session: Session, run: EchoRun) -> dict[str, Any]:
                 continue  # a reply that came after DRAIN_SECONDS: lost already
             if message.get("type") == "stats":
                 return {k: v for k, v in message.items() if k != "type"}
-            run.keep_analysis(message)  # the last frame's analysis follows its reply
+            run.keep(message)  # the last frame's analysis follows its reply

@@ -43,6 +43,10 @@ class FrameTagger:
     def frame(self, sequence: int) -> bytes:
         return self._tag(sequence) + self.body
 
+    def resume(self, sequence: int) -> None:
+        """The frames before ``sequence`` will get no more replies (a reconnect
+        lost them); a tag names its frame, so nothing changes here."""
+
     def sequence_of(self, reply: bytes) -> int | None:
         """The sequence number of one of this stream's frames, byte for byte;
         None for anything else (another stream's frame, or a changed byte)."""
@@ -82,3 +86,7 @@ class InOrderTagger(FrameTagger):
     def sequence_of(self, reply: bytes) -> int | None:
         sequence, self.replies = self.replies, self.replies + 1
         return sequence if len(reply) == self.size else None
+
+    def resume(self, sequence: int) -> None:
+        """The next reply answers frame ``sequence``: the first of a new session."""
+        self.replies = sequence

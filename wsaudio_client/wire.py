@@ -63,6 +63,7 @@ class ErrorCode(StrEnum):
     PROCESSING_FAILED = "processing_failed"
     PROCESSING_BEHIND = "processing_behind"
     NOT_READING = "not_reading"
+    SHUTTING_DOWN = "shutting_down"
 
 
 # Errors after which the server closes the session, and the code it closes with;
@@ -77,6 +78,7 @@ CLOSING_ERRORS = {
     ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
     ErrorCode.PROCESSING_BEHIND: CloseCode.PROCESSING_BEHIND,
     ErrorCode.NOT_READING: CloseCode.CLIENT_NOT_READING,
+    ErrorCode.SHUTTING_DOWN: CloseCode.SHUTTING_DOWN,
 }
 
 
