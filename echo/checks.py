@@ -70,6 +70,11 @@ def check_protocol_settings(app_configs, **kwargs) -> list[Error]:
                 "a positive number of seconds",
             ),
             (
+                "WSAUDIO_SHUTDOWN_GRACE",
+                0 < settings.WSAUDIO_SHUTDOWN_GRACE < math.inf,
+                "a positive number of seconds",
+            ),
+            (
                 "WSAUDIO_METRICS_FLUSH_SECONDS",
                 0 < settings.WSAUDIO_METRICS_FLUSH_SECONDS < math.inf,
                 "a positive number of seconds",

@@ -16,11 +16,12 @@ from django.conf import settings
 from .conf import processor_registry, server_config
 from .outbox import Outbox
 from .processing import Lane, processing_pool
-from .protocol import ProtocolError, encode_message, error_message
+from .protocol import ErrorCode, ProtocolError, encode_message, error_message
 from .records.flusher import SessionRecorder, record_session
 from .sessions.limits import PROCESSING, SESSIONS
 from .sessions.session import AudioSession, Frame
 from .sessions.stats import REFUSED
+from .shutdown import DRAIN
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ class EchoConsumer(AsyncWebsocketConsumer):
         raise StopConsumer
 
     async def connect(self) -> None:
+        if DRAIN.draining:
+            await self.refuse_handshake()
+            return
         self.outbox = Outbox(self.base_send, self.reply_dropped)
         self.outbox.put({"type": "websocket.accept"})
         if self.outbox.finished:
@@ -117,7 +121,40 @@ class EchoConsumer(AsyncWebsocketConsumer):
         self.session = session
         self.recorder = record_session(session, scope)
         self.idle_watch = asyncio.create_task(self.close_when_idle())
+        DRAIN.join(self)
         self.send_text(encode_message(session.ready()))
+
+    async def refuse_handshake(self) -> None:
+        """While the process drains: HTTP 503 where the server lets the application
+        answer the handshake (Uvicorn), else the 403 of a close before accept."""
+        REFUSED["shutting_down"] += 1
+        if "websocket.http.response" not in self.scope.get("extensions", {}):
+            await self.base_send({"type": "websocket.close"})
+            return
+        await self.base_send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 503,
+                "headers": [(b"content-type", b"text/plain"), (b"retry-after", b"1")],
+            }
+        )
+        await self.base_send(
+            {"type": "websocket.http.response.body", "body": b"shutting down\n"}
+        )
+
+    def shut_down(self) -> None:
+        """The process is going (echo.shutdown): ``shutting_down`` and 4502, after
+        the replies of the frames a heavy chain still holds."""
+        if self.outbox.finished or (self.lane is not None and self.lane.closing):
+            return  # closing already
+        error = ProtocolError(
+            ErrorCode.SHUTTING_DOWN,
+            "this server is shutting down: reconnect, possibly to another server",
+        )
+        if self.lane is not None:
+            self.lane.close_with(partial(self.send_error, error))
+        else:
+            self.send_error(error)
 
     def leave(self, disconnect_code: int | None = None) -> None:
         """Give the seat back, stop watching for idleness, drop the replies that
@@ -129,7 +166,8 @@ class EchoConsumer(AsyncWebsocketConsumer):
         if self.idle_watch is not None:
             self.idle_watch.cancel()
         if self.recorder is not None:
-            self.recorder.finish(disconnect_code)
+            self.recorder.finish(disconnect_code, draining=DRAIN.draining)
+        DRAIN.leave(self)
 
     def receive_frame(self, frame: bytes) -> None:
         """The hot path: one binary message in, its reply (or error) out."""

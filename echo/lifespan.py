@@ -1,4 +1,5 @@
-"""The ASGI lifespan protocol: write the remaining session records at shutdown.
+"""The ASGI lifespan protocol: take SIGTERM over at startup (echo.shutdown), write
+the remaining session records at shutdown.
 
 Uvicorn ends its process by raising the SIGTERM it caught again, so ``atexit``
 (where echo.records.flusher writes them under Daphne, which has no lifespan) never runs
@@ -10,12 +11,15 @@ from __future__ import annotations
 import asyncio
 
 from .records.flusher import FLUSHER
+from .shutdown import DRAIN
 
 
 async def lifespan(scope, receive, send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            # Uvicorn has installed its signal handlers: the drain hands over to them.
+            DRAIN.install(asyncio.get_running_loop())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             # The database is blocking I/O: off the event loop.

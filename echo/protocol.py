@@ -86,6 +86,7 @@ class ErrorCode(StrEnum):
     PROCESSING_FAILED = "processing_failed"  # the processor raised; closes (4500)
     PROCESSING_BEHIND = "processing_behind"  # frames wait too long; closes (4504)
     NOT_READING = "not_reading"  # replies pile up unread; closes (4509)
+    SHUTTING_DOWN = "shutting_down"  # the server is going; closes (4502)
 
 
 _CLOSING_ERRORS = {
@@ -98,6 +99,7 @@ _CLOSING_ERRORS = {
     ErrorCode.PROCESSING_FAILED: CloseCode.PROCESSING_FAILED,
     ErrorCode.PROCESSING_BEHIND: CloseCode.PROCESSING_BEHIND,
     ErrorCode.NOT_READING: CloseCode.CLIENT_NOT_READING,
+    ErrorCode.SHUTTING_DOWN: CloseCode.SHUTTING_DOWN,
 }
 
 # The client's mistakes that spend its error budget (ServerConfig.max_errors).

@@ -11,6 +11,7 @@ from .conf import processor_registry, server_config
 from .records import flusher
 from .sessions.limits import PROCESSING, SESSIONS
 from .sessions.stats import REFUSED
+from .shutdown import DRAIN
 
 
 @require_safe
@@ -51,7 +52,8 @@ def api_info(request: HttpRequest) -> JsonResponse:
             # The rest is about this server process.
             "sessions_open": SESSIONS.taken,
             "sessions_refused": {
-                reason: REFUSED[reason] for reason in ("origin", "bad_request", "busy")
+                reason: REFUSED[reason]
+                for reason in ("origin", "bad_request", "busy", "shutting_down")
             },
             "processing": {
                 "threads": settings.WSAUDIO_PROCESSING_THREADS,
@@ -72,7 +74,10 @@ def api_info(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when this process can serve, including a round trip to its database."""
+    """200 when this process can serve, including a round trip to its database;
+    503 from the moment it drains for a shutdown, so that balancers look elsewhere."""
+    if DRAIN.draining:
+        return JsonResponse({"status": "unavailable", "draining": True}, status=503)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -18,19 +18,28 @@ from echo.conf import processor_registry  # noqa: E402
 from echo.lifespan import lifespan  # noqa: E402
 from echo.origin import OriginCheck  # noqa: E402
 from echo.routing import websocket_urlpatterns  # noqa: E402
+from echo.shutdown import DRAIN  # noqa: E402
 
 # A WSAUDIO_PROCESSORS entry that does not import stops the server here, at its
 # start, rather than failing every session's handshake (manage.py check says why).
 processor_registry()
 
 if "daphne.server" in sys.modules:  # served by Daphne (its CLI or runserver)
+    import asyncio
+
+    from twisted.internet import reactor
+
     from .daphne_close import deliver_before_closing
 
     deliver_before_closing()
+    # Once the reactor runs, Twisted has installed its SIGTERM handler, and Daphne
+    # has made the reactor's asyncio loop the current one.
+    reactor.callWhenRunning(lambda: DRAIN.install(asyncio.get_event_loop()))
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Its requests in flight are counted: a drain lets them end (echo.shutdown).
+        "http": DRAIN.http(django_asgi_app),
         # Cookies only: the session's user is looked up by the metrics flusher, so
         # no handshake waits for the database (echo.records.flusher).
         "websocket": OriginCheck(CookieMiddleware(URLRouter(websocket_urlpatterns))),

@@ -189,6 +189,9 @@ WSAUDIO_PROCESSING_BUDGET = float(
 WSAUDIO_MAX_PROCESSING_BACKLOG_SECONDS = float(
     os.environ.get("WSAUDIO_MAX_PROCESSING_BACKLOG_SECONDS", 2.0)
 )
+# Seconds a worker takes on SIGTERM to close its sessions with 4502 and write their
+# records before it exits (echo.shutdown).
+WSAUDIO_SHUTDOWN_GRACE = float(os.environ.get("WSAUDIO_SHUTDOWN_GRACE", 10.0))
 # Host patterns (as in ALLOWED_HOSTS) that browser pages may open sessions from;
 # empty means ALLOWED_HOSTS.
 WSAUDIO_ALLOWED_ORIGINS = env_list("WSAUDIO_ALLOWED_ORIGINS", [])

@@ -31,6 +31,7 @@ from django.db import DataError, IntegrityError, close_old_connections, connecti
 from django.utils import timezone
 
 from ..models import SessionRecord
+from ..protocol import CloseCode
 from ..sessions.session import AudioSession
 from .rows import Row
 from .services import session_records_save
@@ -68,15 +69,18 @@ class SessionRecorder:
         """The server closes the session with ``close_code`` after ``error_code``."""
         if not self.ended_by:
             self.ended_by, self.close_code, self.close_error = (
-                EndedBy.SERVER,
+                EndedBy.SHUTDOWN
+                if close_code == CloseCode.SHUTTING_DOWN  # echo.shutdown's drain
+                else EndedBy.SERVER,
                 close_code,
                 error_code,
             )
 
-    def finish(self, disconnect_code: int | None) -> None:
+    def finish(self, disconnect_code: int | None, *, draining: bool = False) -> None:
         """The session is over; ``disconnect_code`` is what ``websocket.disconnect``
-        carried (None when the application was cancelled). Safe to repeat."""
-        self.flusher.finish(self, disconnect_code)
+        carried (None when the application was cancelled, which a process that is
+        ``draining`` does once its grace runs out). Safe to repeat."""
+        self.flusher.finish(self, disconnect_code, draining)
 
     def activity(self) -> tuple:
         """Changes whenever the record would: any frame, error or client report."""
@@ -165,7 +169,12 @@ class MetricsFlusher:
         self._keep_timer_running()
         return recorder
 
-    def finish(self, recorder: SessionRecorder, disconnect_code: int | None) -> None:
+    def finish(
+        self,
+        recorder: SessionRecorder,
+        disconnect_code: int | None,
+        draining: bool = False,
+    ) -> None:
         if recorder not in self.open:
             return
         self.open.remove(recorder)
@@ -173,12 +182,11 @@ class MetricsFlusher:
             if not (type(disconnect_code) is int and 0 <= disconnect_code <= 0xFFFF):
                 disconnect_code = None  # not a WebSocket close code
             # Uvicorn closes every session with 1012 (service restart) when it
-            # shuts down, and tells the application so.
-            ended_by = (
-                EndedBy.SHUTDOWN
-                if disconnect_code == SERVICE_RESTART
-                else EndedBy.CLIENT
+            # shuts down, and tells the application so; Daphne cancels it.
+            shutdown = disconnect_code == SERVICE_RESTART or (
+                disconnect_code is None and draining
             )
+            ended_by = EndedBy.SHUTDOWN if shutdown else EndedBy.CLIENT
             recorder.ended_by, recorder.close_code = ended_by, disconnect_code
         recorder.ended_at = timezone.now()
         self._keep_final(recorder.row(recorder.ended_at))

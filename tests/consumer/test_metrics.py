@@ -147,6 +147,7 @@ async def test_refused_sessions_leave_no_row_and_are_counted(flusher, settings):
         "bad_request": 2,
         "busy": 1,
         "origin": 1,
+        "shutting_down": 0,
     }
 
 
