@@ -25,6 +25,8 @@ def test_the_default_settings_pass(settings):
         ("WSAUDIO_MAX_PENDING_SECONDS", 0.0, "wsaudio.E004"),
         ("WSAUDIO_MAX_REALTIME_FACTOR", -1.0, "wsaudio.E004"),
         ("WSAUDIO_BURST_SECONDS", 0.5, "wsaudio.E005"),
+        ("WSAUDIO_SHUTDOWN_GRACE", 0.0, "wsaudio.E004"),
+        ("WSAUDIO_SHUTDOWN_GRACE", float("inf"), "wsaudio.E004"),
         ("WSAUDIO_METRICS_FLUSH_SECONDS", 0.0, "wsaudio.E004"),
         ("WSAUDIO_METRICS_FLUSH_SECONDS", float("inf"), "wsaudio.E004"),
         ("WSAUDIO_METRICS_RETENTION_DAYS", 0, "wsaudio.E004"),
