@@ -1,7 +1,8 @@
 /**
  * One echo session in the browser: microphone → capture worklet → WebSocket →
  * playback worklet → speakers, with its state published in one plain object and an
- * "update" event each time its measurements are refreshed.
+ * "update" event each time its measurements are refreshed. When the server goes
+ * away mid-stream, the audio graph keeps running while a new session is opened.
  */
 
 import {
@@ -15,7 +16,15 @@ import {
 } from "./constants.js";
 import { LevelMeter, RoundTrips, Throughput, latencyBudget } from "./measures.js";
 import { PageError, microphoneError } from "./messages.js";
-import { CloseCode, decodeFrame, encodeFrame, parseMessage, sessionUrl } from "./protocol.js";
+import {
+  CLOSING_ERRORS,
+  CloseCode,
+  decodeFrame,
+  encodeFrame,
+  parseMessage,
+  sessionUrl,
+} from "./protocol.js";
+import { BACKOFF, RECONNECTING_CLOSES, retryDelay, shouldReconnect } from "./reconnect.js";
 
 /** Frames whose send time is remembered to measure their round trip. */
 const SEND_TIMES = 1024;
@@ -83,6 +92,9 @@ function sessionCounters() {
     samplesDropped: 0,
     lastError: null,
     closeCode: null,
+    reconnects: 0,
+    reconnecting: null,
+    lastGap: null,
   };
 }
 
@@ -131,7 +143,7 @@ export class AudioSession extends EventTarget {
   }
 
   get running() {
-    return this.status.state === "connecting" || this.status.state === "running";
+    return ["connecting", "running", "reconnecting"].includes(this.status.state);
   }
 
   /** Connect, open the microphone and stream until `stop()` or an error. */
@@ -146,10 +158,8 @@ export class AudioSession extends EventTarget {
     const context = new AudioContext({ latencyHint: "interactive" });
     this.context = context;
     this.status.contextRate = context.sampleRate;
-    const socket = new WebSocket(sessionUrl(this.server, targetRate, { format, processor }));
-    socket.binaryType = "arraybuffer";
-    this.socket = socket;
-    const ready = this.listen(socket);
+    this.url = sessionUrl(this.server, targetRate, { format, processor });
+    const ready = this.listen(this.connect());
     const microphone = navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, ...constraints },
     });
@@ -192,6 +202,11 @@ export class AudioSession extends EventTarget {
   async stop() {
     if (!this.socket || this.stopping) return;
     this.stopping = true;
+    if (this.status.state === "reconnecting") {
+      this.abandon(this.socket); // a try in flight: its close would be no news
+      this.teardown("stopped");
+      return;
+    }
     if (this.status.state === "running") {
       this.capture.port.postMessage("stop");
       await this.playOut();
@@ -203,8 +218,8 @@ export class AudioSession extends EventTarget {
 
   async playOut() {
     const open = () => this.socket.readyState === WebSocket.OPEN && this.playback;
-    const { status } = this;
-    await until(() => !open() || status.framesReceived >= status.framesSent, REPLY_WAIT_MS);
+    const { status, exchange } = this;
+    await until(() => !open() || exchange.received >= exchange.sent, REPLY_WAIT_MS);
     if (!open()) return;
     this.playback.port.postMessage("drain");
     await until(() => !open() || this.playedOut, status.bufferedMs + PLAY_OUT_MARGIN_MS);
@@ -222,6 +237,18 @@ export class AudioSession extends EventTarget {
     this.playbackCounters = null;
     this.reports = 0;
     this.pingsSent = 0;
+    this.exchange = { sent: 0, received: 0 };
+    this.inSession = false;
+    this.farewell = null;
+    this.gap = null;
+  }
+
+  /** A new socket to the session URL, made the current one. */
+  connect() {
+    const socket = new WebSocket(this.url);
+    socket.binaryType = "arraybuffer";
+    this.socket = socket;
+    return socket;
   }
 
   /** Wire up the socket; the promise settles on `ready`, or on what came instead. */
@@ -236,35 +263,175 @@ export class AudioSession extends EventTarget {
         }
         const message = parseMessage(data);
         if (message?.type === "ready") {
-          this.status.session = message.session;
-          this.accepts = Array.isArray(message.accepts) ? message.accepts : [];
+          this.sessionReady(message);
           resolve(message);
         } else if (message?.type === "pong") {
           if (Number.isInteger(message.id)) this.pingTrips.received(message.id, performance.now());
         } else if (message?.type === "error") {
-          this.status.lastError = { code: message.code, detail: message.detail };
+          const error = { code: message.code, detail: message.detail };
+          // Announces a close the page rides through: no alert unless it gives up.
+          if (RECONNECTING_CLOSES.has(CLOSING_ERRORS[message.code])) this.farewell = error;
+          else this.status.lastError = error;
         }
       };
       socket.onclose = ({ code }) => {
-        this.status.closeCode = code;
-        // Stopped by the user: after the session ran, or before `ready` came.
-        const ended = this.stopping && (code === CloseCode.NORMAL || !this.status.session);
-        if (!ended && !this.status.lastError) {
-          this.status.lastError = opened
-            ? {
-                code: PageError.CONNECTION_CLOSED,
-                detail: `the connection closed with code ${code} before the session ended`,
-              }
-            : {
-                code: PageError.SERVER_UNREACHABLE,
-                detail: `no WebSocket connection to ${socket.url} (close code ${code})`,
-              };
-          if (!opened) this.diagnoseRefusal();
-        }
-        reject(new Error(this.status.lastError?.detail ?? "closed"));
-        this.teardown(ended ? "stopped" : "error");
+        reject(new Error(`closed with code ${code}`));
+        this.closed(socket, code, opened);
       };
     });
+  }
+
+  /** `ready`: a session, the first or one that takes over from a lost one. */
+  sessionReady(message) {
+    this.status.session = message.session;
+    this.accepts = Array.isArray(message.accepts) ? message.accepts : [];
+    this.exchange = { sent: 0, received: 0 };
+    this.frameTrips.reset(); // replies are matched to frames by their count in a session
+    this.inSession = true;
+    this.farewell = null;
+    if (this.gap) this.reconnected();
+  }
+
+  /** A socket closed: ride through it, or end the session as its code says. */
+  closed(socket, code, opened) {
+    const streaming = this.inSession && this.status.state === "running";
+    this.inSession = false;
+    this.status.closeCode = code;
+    if (this.gap) {
+      this.retryFailed(code);
+      return;
+    }
+    if (shouldReconnect({ closeCode: code, streaming, stopped: this.stopping })) {
+      this.startGap(code);
+      return;
+    }
+    this.status.lastError ??= this.farewell;
+    // Stopped by the user: after the session ran, or before `ready` came.
+    const ended = this.stopping && (code === CloseCode.NORMAL || !this.status.session);
+    if (!ended && !this.status.lastError) {
+      this.status.lastError = opened
+        ? {
+            code: PageError.CONNECTION_CLOSED,
+            detail: `the connection closed with code ${code} before the session ended`,
+          }
+        : {
+            code: PageError.SERVER_UNREACHABLE,
+            detail: `no WebSocket connection to ${socket.url} (close code ${code})`,
+          };
+      if (!opened) this.diagnoseRefusal();
+    }
+    this.teardown(ended ? "stopped" : "error");
+  }
+
+  /** The session dropped while streaming: keep the audio graph, open another. */
+  startGap(closeCode) {
+    this.gap = {
+      closeCode,
+      cause: this.farewell,
+      startedAt: performance.now(),
+      tries: 0,
+      framesUnsent: 0,
+      framesUnanswered: this.exchange.sent - this.exchange.received,
+    };
+    this.farewell = null;
+    this.accepts = []; // no pings nor client_stats until the next `ready`
+    this.status.lastError = null; // a warning of the old session says nothing of the next
+    // Nothing is sent or received meanwhile: the meters and waveform say so.
+    this.status.levels = { input: null, output: null };
+    this.inputLevel.reset();
+    this.outputLevel.reset();
+    this.waveforms.sent.fill(0);
+    this.waveforms.received.fill(0);
+    this.status.state = "reconnecting";
+    this.status.reconnecting = { closeCode, tries: 0 };
+    this.scheduleRetry();
+    this.emit();
+  }
+
+  scheduleRetry() {
+    const { gap } = this;
+    const delay = retryDelay(gap.tries, performance.now() - gap.startedAt);
+    if (delay === null) {
+      this.giveUp();
+      return;
+    }
+    this.retryTimer = setTimeout(() => this.retry(), delay);
+  }
+
+  retry() {
+    const { gap } = this;
+    gap.tries++;
+    this.status.reconnecting = { closeCode: gap.closeCode, tries: gap.tries };
+    const socket = this.connect();
+    this.listen(socket).catch(() => {}); // its close says what comes next
+    // A try that hangs (a server that accepts but never answers) ends at the deadline.
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(
+      () => {
+        this.abandon(socket);
+        this.giveUp();
+      },
+      gap.startedAt + BACKOFF.deadlineMs - performance.now(),
+    );
+    this.emit();
+  }
+
+  /** A try closed before its `ready`: try again if that close allows it. */
+  retryFailed(code) {
+    if (RECONNECTING_CLOSES.has(code)) {
+      this.scheduleRetry();
+      return;
+    }
+    const { gap } = this;
+    this.endGap();
+    this.status.lastError ??= {
+      code: PageError.CONNECTION_CLOSED,
+      detail: `reconnecting after close code ${gap.closeCode}, a new session closed with ${code}`,
+    };
+    this.teardown("error");
+  }
+
+  /** No new session before the deadline: the error of the close that began it all. */
+  giveUp() {
+    const { closeCode, cause, startedAt, tries } = this.gap;
+    const seconds = ((performance.now() - startedAt) / 1000).toFixed(0);
+    const why = cause?.detail ?? `the connection closed with code ${closeCode}`;
+    this.endGap();
+    this.status.closeCode = closeCode;
+    this.status.lastError ??= {
+      code: cause?.code ?? PageError.CONNECTION_CLOSED,
+      detail: `${why}; no new session in ${seconds} s (${tries} tries)`,
+    };
+    this.teardown("error");
+  }
+
+  reconnected() {
+    const { gap, status } = this;
+    this.endGap();
+    status.reconnects++;
+    status.lastGap = {
+      closeCode: gap.closeCode,
+      seconds: (performance.now() - gap.startedAt) / 1000,
+      tries: gap.tries,
+      framesUnsent: gap.framesUnsent,
+      framesUnanswered: gap.framesUnanswered,
+    };
+    status.closeCode = null;
+    status.state = "running";
+    this.emit();
+  }
+
+  endGap() {
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.deadlineTimer);
+    this.gap = null;
+    this.status.reconnecting = null;
+  }
+
+  /** Close `socket` without hearing of it again. */
+  abandon(socket) {
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    if (socket.readyState <= WebSocket.OPEN) socket.close(CloseCode.NORMAL);
   }
 
   /**
@@ -316,22 +483,26 @@ export class AudioSession extends EventTarget {
   /** A frame from the capture worklet: send it, then hand the buffer back. */
   sendFrame(buffer) {
     if (!this.capture) return; // a frame that was in flight when the session ended
-    if (this.socket.readyState === WebSocket.OPEN && !this.stopping) {
+    if (this.inSession && this.socket.readyState === WebSocket.OPEN && !this.stopping) {
       const samples = new Float32Array(buffer);
       const bytes = encodeFrame(samples, this.options.format);
-      this.frameTrips.sent(this.status.framesSent++, performance.now());
+      this.frameTrips.sent(this.exchange.sent++, performance.now());
+      this.status.framesSent++;
       this.socket.send(bytes);
       this.sentBytes.add(bytes.byteLength);
       this.status.bytesSent += bytes.byteLength;
       this.inputLevel.add(samples);
       this.waveforms.sent.set(samples.subarray(0, this.waveforms.sent.length));
+    } else if (this.gap) {
+      this.gap.framesUnsent++; // dropped, not queued: the new session starts in the present
     }
     this.capture.port.postMessage(buffer, [buffer]);
   }
 
   /** A reply: replies come one per frame, in order, so the count names its frame. */
   receiveFrame(bytes) {
-    this.frameTrips.received(this.status.framesReceived++, performance.now());
+    this.frameTrips.received(this.exchange.received++, performance.now());
+    this.status.framesReceived++;
     this.receivedBytes.add(bytes.byteLength);
     this.status.bytesReceived += bytes.byteLength;
     if (!this.playback) return;
@@ -426,6 +597,7 @@ export class AudioSession extends EventTarget {
   /** Release the microphone and the audio context; the session ends in `state`. */
   teardown(state) {
     clearInterval(this.reporter);
+    this.endGap();
     if (this.status.state === "running") this.measure();
     if (this.stream) stopTracks(this.stream);
     this.source?.disconnect();

@@ -1,9 +1,10 @@
 /**
- * Draws a session's `status` on the page: the status line, the message, levels,
- * waveform, live stats and the latency budget. Reads the status, never changes it.
+ * Draws a session's `status` on the page: the status line, the notice, the message,
+ * levels, waveform, live stats and the latency budget. Reads the status, never
+ * changes it.
  */
 
-import { explain } from "./messages.js";
+import { explain, reconnected, retrying } from "./messages.js";
 
 const NONE = "–";
 
@@ -24,6 +25,7 @@ export class SessionView {
     const $ = (id) => document.getElementById(id);
     this.$ = $;
     this.message = $("message");
+    this.notice = $("notice");
     this.canvas = $("waveform");
     this.latencyBar = $("latency-bar");
   }
@@ -32,6 +34,7 @@ export class SessionView {
   render(status) {
     const { $ } = this;
     $("status").textContent = describeState(status);
+    this.renderNotice(status);
     this.renderMessage(status);
     this.renderLevel("input", status.levels.input);
     this.renderLevel("output", status.levels.output);
@@ -44,6 +47,13 @@ export class SessionView {
     $("stat-buffer").textContent = formatNumber(status.bufferedMs, 1, "ms");
     $("stat-underruns").textContent = String(status.underruns);
     this.renderLatency(status.latencyMs);
+  }
+
+  /** Once a new session has taken over, for as long as it runs: not an error. */
+  renderNotice({ state, lastGap }) {
+    const shown = state === "running" && lastGap !== null;
+    this.notice.hidden = !shown;
+    this.notice.textContent = shown ? reconnected(lastGap) : "";
   }
 
   renderMessage({ lastError, closeCode }) {
@@ -105,9 +115,10 @@ function trace(context, samples, top, width, height, color) {
   context.stroke();
 }
 
-function describeState({ state, targetRate, format, processor, contextRate }) {
+function describeState({ state, targetRate, format, processor, contextRate, reconnecting }) {
   const parts = [state];
-  if (state === "running" || state === "connecting") {
+  if (reconnecting !== null) parts.push(retrying(reconnecting));
+  if (["running", "connecting", "reconnecting"].includes(state)) {
     parts.push(`${targetRate} Hz ${format}, ${processor}`);
     if (contextRate) parts.push(`audio device at ${contextRate} Hz`);
   }
