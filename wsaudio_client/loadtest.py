@@ -395,6 +395,9 @@ async def _send_and_check(
             except SessionClosed as closed:
                 tally.closed_early[str(closed.close_code)] += 1
                 return
+            except WsaudioError as failed:  # a reconnect gave up: HandshakeFailed
+                tally.closed_early[_refusal(failed)] += 1
+                return
             if isinstance(reply, Gap):
                 # Sequence numbers are the client's frame indexes, which run on
                 # across sessions: the new session's replies carry them still.
@@ -427,8 +430,8 @@ async def _send_and_check(
             sent = sequence + 1
             await session.send(tagger.frame(sequence))
             tally.frames_sent += 1
-    except SessionClosed:
-        pass  # the checker records how it ended
+    except WsaudioError:
+        pass  # the session ended (for good, with reconnect): the checker records how
     finally:
         await asyncio.wait({checker}, timeout=DRAIN_SECONDS)
         checker.cancel()

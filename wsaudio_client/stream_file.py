@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .audio import check_writable, read_mono, write_wire_samples
-from .errors import BadFrame, RateLimited, SessionClosed
+from .errors import BadFrame, RateLimited, WsaudioError
 from .measure import now, percentiles_ms, sleep_until
 from .reconnect import Gap, Reconnect
 from .reconnecting_session import ReconnectingSession
@@ -241,8 +241,9 @@ async def _stream(
             unanswered[number] = (now(), data)
             try:
                 await session.send(data)
-            except SessionClosed:
-                # The receiver holds the error that came before the close.
+            except WsaudioError:
+                # The receiver holds the error that came before the close (with
+                # reconnect, the same error: the one a reconnect gave up on).
                 await asyncio.wait({receiver}, timeout=CLOSE_SECONDS)
                 if receiver.done():
                     receiver.result()

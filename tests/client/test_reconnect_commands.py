@@ -14,7 +14,7 @@ import wsaudio_client as client
 from wsaudio_client.loadtest import LoadTest, run_loadtest
 from wsaudio_client.stream_file import echo_file
 
-from .scripted_server import ScriptedEchoServer, Serve, shutting_down
+from .scripted_server import RefuseHandshake, ScriptedEchoServer, Serve, shutting_down
 from .test_loadtest_counts import run_cli
 
 RATE = 8000
@@ -129,6 +129,50 @@ async def test_echo_without_reconnect_ends_at_shutting_down_and_exits_1(wav):
         )
     assert code == 1
     assert "ShuttingDown: shutting_down" in err and "closed with 4502" in err
+
+
+def gone_for_good() -> ScriptedEchoServer:
+    """Answers 4 frames, says it is shutting down, then refuses every handshake."""
+    return ScriptedEchoServer(
+        Serve(answer=4, end=shutting_down), *[RefuseHandshake(503)] * 1000
+    )
+
+
+async def test_echo_that_gives_up_reconnecting_says_so_and_exits_1(wav):
+    async with gone_for_good() as server:
+        code, out, err = await run_cli(
+            "echo",
+            str(wav),
+            "--server",
+            server.url,
+            "--rate",
+            str(RATE),
+            "--frame-samples",
+            str(FRAME),
+            "--reconnect-deadline",
+            "0.5",
+        )
+    assert code == 1
+    assert "HandshakeFailed" in err and "HTTP 503" in err
+    assert re.search(r"gave up reconnecting after \d+ attempts in 0\.\d s", err)
+
+
+async def test_a_load_test_stream_that_gives_up_is_counted_as_closed_early():
+    async with gone_for_good() as server:
+        results = await run_loadtest(
+            LoadTest(
+                server=server.url,
+                streams=1,
+                seconds=1.0,
+                reconnect=client.Reconnect(first_delay=0.05, deadline=0.3),
+            )
+        )
+    summary = results.summary()
+    assert summary["closed_early"] == {"http_503": 1}
+    assert summary["reconnects"] == 0
+    assert summary["frames"]["received"] == 4
+    # Into the void for the 0.3 s of the gap, then the stream stops: 62.5 ms frames.
+    assert 4 + 3 <= summary["frames"]["sent"] <= 4 + 8
 
 
 async def test_each_load_test_stream_reconnects_and_its_replies_still_match():

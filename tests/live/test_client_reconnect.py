@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -79,21 +80,38 @@ async def test_a_stream_goes_on_through_a_restart_and_reports_what_it_lost(
         server, noise(SECONDS)
     )
     (gap,) = gaps
-    print(f"\n{server.kind}: {gap.summary()}")
-    unanswered = sorted(set(range(len(blocks))) - set(replies))
-    assert list(gap.lost) == unanswered
+    print(
+        f"\n{server.kind} restart: a gap of {gap.seconds:.2f} s, "
+        f"{gap.frames_lost} frames lost ({gap.unanswered} unanswered), "
+        f"{gap.attempts} attempts, refused {gap.refusals}"
+    )
+    no_reply = sorted(set(range(len(blocks))) - set(replies))
+    assert list(gap.lost) == no_reply
     assert set(range(sent_before_signal)) <= set(replies)  # all sent before it
     assert set(range(gap.resumed_at, len(blocks))) <= set(replies)  # all after
     for number, data in replies.items():
         assert data == client.encode_frame(blocks[number], "f32"), number
     # The server answered what it owed before it went: only frames sent after
-    # the signal, into its drain or the void, are lost.
+    # the signal are lost, the one or two that reached it as it drained
+    # (unanswered) and those sent with no session (into the void).
     assert gap.cause == "shutting_down"
-    assert gap.unanswered == 0
+    assert gap.lost[0] >= sent_before_signal
+    assert gap.unanswered <= 2
     assert 0 < gap.frames_lost <= gap.seconds / PERIOD + 2
     assert 0 < gap.seconds < POLICY.deadline
     assert gap.attempts >= 1
     assert server.restarts == 1
+
+
+def wait_for_a_session(server) -> None:
+    """Until ``server`` holds a session (``sessions_open`` in /api/info/)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{server.http_url}/api/info/") as answer:
+            if json.load(answer)["sessions_open"]:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"no session opened on {server.http_url} in {WAIT} s")
 
 
 def test_the_echo_command_with_reconnect_keeps_every_answered_frame_in_place(
@@ -121,13 +139,17 @@ def test_the_echo_command_with_reconnect_keeps_every_answered_frame_in_place(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)  # the stream is under way: its session is open and answered
+    wait_for_a_session(server)
+    time.sleep(0.5)  # the stream is under way: 8 frames answered
     server.restart()
     out, err = command.communicate(timeout=SECONDS + WAIT)
     assert command.returncode == 0, err
     report = json.loads(out)
     (gap,) = report["gaps"]
-    print(f"\n{server.kind}: {gap}")
+    print(
+        f"\n{server.kind} restart under echo --reconnect: a gap of "
+        f"{gap['seconds']:.2f} s, {gap['frames_lost']} frames lost"
+    )
     lost = [n for first, last in gap["lost_frames"] for n in range(first, last + 1)]
     assert report["reconnects"] == 1
     assert gap["frames_lost"] == len(lost) == report["frames"]["lost"]
