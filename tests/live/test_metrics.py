@@ -132,7 +132,7 @@ async def test_audio_flows_while_the_database_is_gone_and_every_record_lands_aft
     assert not info(server)["metrics"]["failing"]
 
 
-async def test_sessions_still_open_when_the_server_stops_are_written_on_exit(
+async def test_sessions_still_open_when_the_server_stops_are_written_as_it_goes(
     start_server,
 ):
     server = start_server(WSAUDIO_METRICS_FLUSH_SECONDS="3600")  # no tick will come
@@ -143,12 +143,10 @@ async def test_sessions_still_open_when_the_server_stops_are_written_on_exit(
         server.process.terminate()
         await asyncio.to_thread(server.process.wait, WAIT)
     (row,) = await ended_records(server, session)
-    # Daphne closes the connection without a close frame; Uvicorn sends 1012.
-    close_code = {"daphne": None, "uvicorn": 1012}[server.kind]
     assert (row["frames_in"], row["ended_by"], row["close_code"]) == (
         7,
         "shutdown",
-        close_code,
+        4502,  # the drain's close (tests/live/test_shutdown.py)
     )
 
 
